@@ -1,0 +1,1 @@
+"""Environments: `seer_env.envs.toolqa` and `seer_env.envs.taubench`."""

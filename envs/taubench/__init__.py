@@ -1,0 +1,1 @@
+"""τ-bench as Gymnasium environments, and SEER as a τ-bench agent."""

@@ -1,0 +1,1 @@
+"""ToolQA as Gymnasium environments."""

@@ -1,0 +1,1 @@
+"""The experience pool: store, embedder, index, SEER recall, the memory facade."""

@@ -1,0 +1,128 @@
+"""Gymnasium spaces for tool-call actions and text observations."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from seer_env.actions import ActionParseError, as_tool_map, parse_action
+from seer_env.types import ToolCall, ToolSpec
+
+_WORDS = (
+    "flights coffee yelp airbnb dblp agenda scirex PaperNet AuthorNet ATL LAX 2022-01-05 "
+    "Origin=ATL Dest=LAX price stars 1+2 3*4 SELECT Alice Bob meeting dataset F1 42"
+).split()
+
+_JSON_TYPES = {
+    "string": str,
+    "integer": (int, np.integer),
+    "number": (int, float, np.integer, np.floating),
+    "boolean": (bool, np.bool_),
+    "array": (list, tuple),
+    "object": dict,
+}
+
+
+def _value_fits(value: Any, schema: dict[str, Any]) -> bool:
+    if "enum" in schema:
+        return value in schema["enum"]
+    kind = schema.get("type")
+    if kind is None:
+        return True
+    kinds = kind if isinstance(kind, list) else [kind]
+    if "integer" in kinds or "number" in kinds:
+        if isinstance(value, (bool, np.bool_)):
+            return "boolean" in kinds
+    return any(isinstance(value, _JSON_TYPES.get(k, object)) for k in kinds)
+
+
+class ToolCallSpace(spaces.Space[ToolCall]):
+    """The actions of an env: calls to one of its tools.
+
+    `contains` accepts a `ToolCall`, a dict or a text form, and holds when the tool exists, every
+    required argument is there and each value fits its schema. `sample` draws a valid call from the
+    space's seeded generator; string parameters draw from their `enum` or `examples` when the schema
+    has them.
+    """
+
+    def __init__(self, tools: Sequence[ToolSpec], seed: int | np.random.Generator | None = None):
+        if not tools:
+            raise ValueError("ToolCallSpace needs at least one tool")
+        self.tools: dict[str, ToolSpec] = as_tool_map(tools)
+        super().__init__(shape=None, dtype=None, seed=seed)
+
+    @property
+    def is_np_flattenable(self) -> bool:
+        return False
+
+    def contains(self, x: Any) -> bool:
+        try:
+            call = parse_action(x, self.tools)
+        except ActionParseError:
+            return False
+        spec = self.tools.get(call.name)
+        if spec is None:
+            return False
+        props = spec.parameters.get("properties", {})
+        if any(name not in call.arguments for name in spec.required):
+            return False
+        if spec.parameters.get("additionalProperties") is False and set(call.arguments) - set(props):
+            return False
+        return all(_value_fits(v, props.get(k, {})) for k, v in call.arguments.items())
+
+    def _sample_value(self, schema: dict[str, Any]) -> Any:
+        rng = self.np_random
+        if "enum" in schema:
+            return schema["enum"][int(rng.integers(len(schema["enum"])))]
+        kind = schema.get("type", "string")
+        kind = kind[0] if isinstance(kind, list) else kind
+        if kind == "integer":
+            return int(rng.integers(0, 100))
+        if kind == "number":
+            return float(np.round(rng.uniform(0, 100), 2))
+        if kind == "boolean":
+            return bool(rng.integers(2))
+        if kind == "array":
+            return [self._sample_value(schema.get("items", {})) for _ in range(int(rng.integers(0, 3)))]
+        if kind == "object":
+            return {}
+        pool = schema.get("examples") or _WORDS
+        return str(pool[int(rng.integers(len(pool)))])
+
+    def sample(self, mask: Any = None, probability: Any = None) -> ToolCall:
+        names = sorted(self.tools)
+        spec = self.tools[names[int(self.np_random.integers(len(names)))]]
+        props = spec.parameters.get("properties", {})
+        args = {name: self._sample_value(props[name]) for name in props}
+        return ToolCall(spec.name, args)
+
+    def __repr__(self) -> str:
+        return f"ToolCallSpace({', '.join(sorted(self.tools))})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ToolCallSpace) and self.tools == other.tools
+
+
+class TextObservation(spaces.Text):
+    """Any text: tool outputs carry arbitrary unicode (names with accents, emoji), so every
+    character is allowed. `sample` draws short alphanumeric strings."""
+
+    def __init__(self, max_length: int = 1 << 22, seed: int | np.random.Generator | None = None):
+        super().__init__(max_length=max_length, min_length=0, charset=string.printable, seed=seed)
+
+    def contains(self, x: Any) -> bool:
+        return isinstance(x, str) and len(x) <= self.max_length
+
+    def sample(self, mask: Any = None, probability: Any = None) -> str:
+        if mask is not None or probability is not None:
+            return super().sample(mask=mask, probability=probability)
+        length = int(self.np_random.integers(0, 64))
+        chars = np.array(list(string.ascii_letters + string.digits + " "))
+        return "".join(self.np_random.choice(chars, size=length))
+
+    def __repr__(self) -> str:
+        return f"TextObservation(max_length={self.max_length})"
