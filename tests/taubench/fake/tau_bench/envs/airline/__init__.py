@@ -1,0 +1,1 @@
+from tau_bench.envs.airline.env import MockAirlineDomainEnv as MockAirlineDomainEnv

@@ -1,0 +1,1 @@
+from tau_bench.envs.retail.env import MockRetailDomainEnv as MockRetailDomainEnv
