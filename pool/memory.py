@@ -1,0 +1,525 @@
+"""`ExperienceMemory`: the pool as SEER's agents use it (recall, add, freeze), sync and async.
+
+- The store (`seer_env.pool.store`) is the source of truth; every process keeps its own vector indexes
+  (`seer_env.pool.index`), one of query embeddings and one of trajectory embeddings, and catches up by
+  row id before each recall, so experiences added by other processes are seen.
+- Strategies (the similarity term of the score):
+  - `goal`: the question's embedding against the stored questions' (the paper's query-based SEER).
+  - `process`: the embedding of the steps so far (`render_steps`, "" at step 1, as the reference)
+    against the stored complete step lists (trajectory-based SEER).
+  - `hybrid`: goal while no step has been taken, process from the second step on. At step 1 the
+    process text is empty, so its cosine carries no information (spec/seer.md §5.3); hybrid uses the
+    question there instead.
+- Async methods run the same work in a thread executor, off the event loop (faiss and torch release
+  the GIL while they compute).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from seer_env.pool.embedder import TextEmbedder, as_embedder, normalise
+from seer_env.pool.index import VectorIndex
+from seer_env.pool.render import render_steps
+from seer_env.pool.scoring import coverage, intent_matches
+from seer_env.pool.store import SCHEMA_VERSION, Row, Store, content_hash, safe_url
+from seer_env.pool.types import EmbedderMismatchError, Experience, PoolFrozenError, Recalled, RecallWeights
+
+from seer_env.types import Step, Trajectory
+
+log = logging.getLogger(__name__)
+
+STRATEGIES = ("goal", "process", "hybrid")
+GAP_TTL_S = 120.0  # how long a missing id is re-checked (a concurrent transaction still committing)
+
+
+def experience_from_row(row) -> Experience:
+    return Experience(
+        id=int(row.id),
+        namespace=row.namespace,
+        intent=row.intent,
+        query=row.query,
+        steps=[Step.from_dict(s) for s in json.loads(row.steps)],
+        tool_chain=list(json.loads(row.tool_chain)),
+        answer=row.answer,
+        reward=float(row.reward),
+        split=row.split,
+        source=row.source,
+        run_id=row.run_id,
+        env_id=row.env_id,
+        task_id=row.task_id,
+        created_at=float(row.created_at),
+        content_hash=row.content_hash,
+        meta=json.loads(row.meta) if row.meta else {},
+    )
+
+
+class ExperienceMemory:
+    """An experience pool with SEER recall. See the module docstring and `seer_env.pool.scoring`.
+
+    url: SQLAlchemy URL or a file path (SQLite); None makes a fresh SQLite file in a temp dir.
+    embedder: sentence-transformers model name or path (None: the packaged all-MiniLM-L6-v2), or an
+        object with `name`, `dim`, `encode(texts)`.
+    on_mismatch: what to do when the pool's embeddings come from another embedder: "refuse" (raise
+        `EmbedderMismatchError`) or "reembed" (recompute every stored embedding with this one).
+    allowed_splits: splits `add` accepts (None: any).
+    recall_log: path of a JSONL file that gets one line per recall (None: no log).
+    sync_interval: seconds between catch-ups with the store before a recall (0: every recall).
+    threads: threads one recall may use to scan large groups side by side.
+    """
+
+    def __init__(
+        self,
+        url: str | os.PathLike | None = None,
+        embedder: str | TextEmbedder | None = None,
+        namespace: str = "toolqa",
+        weights: RecallWeights | None = None,
+        k: int = 4,
+        min_similarity: float | None = None,
+        success_threshold: float = 1.0,
+        allowed_splits: Sequence[str] | None = ("train",),
+        recall_log: str | os.PathLike | None = None,
+        on_mismatch: str = "refuse",
+        sync_interval: float = 0.0,
+        threads: int = 1,
+        executor_workers: int = 4,
+    ):
+        if on_mismatch not in ("refuse", "reembed"):
+            raise ValueError('on_mismatch must be "refuse" or "reembed"')
+        self.namespace = namespace
+        self.weights = weights or RecallWeights()
+        self.k = int(k)
+        self.min_similarity = min_similarity
+        self.success_threshold = float(success_threshold)
+        self.allowed_splits = None if allowed_splits is None else tuple(allowed_splits)
+        self.recall_log = Path(recall_log) if recall_log else None
+        self.sync_interval = float(sync_interval)
+        self.store = Store(url)
+        self.url = self.store.url
+        self.embedder = as_embedder(embedder)
+        self._lock = threading.RLock()
+        self._log_lock = threading.Lock()
+        self._emb_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._emb_lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max(1, executor_workers), thread_name_prefix="seer-pool")
+        self._threads = threads
+
+        stored_name = self.store.get_meta("embedder")
+        if stored_name is not None and stored_name == self.embedder.name:
+            self.dim = int(self.store.get_meta("dim") or 0)
+        else:
+            name, dim = self.store.ensure_embedder(self.embedder.name, int(self.embedder.dim))
+            self.dim = dim
+            if name != self.embedder.name or dim != int(self.embedder.dim):
+                if on_mismatch == "refuse":
+                    raise EmbedderMismatchError(
+                        f"the pool at {safe_url(self.url)} holds embeddings from {name!r} ({dim}-d), not "
+                        f"{self.embedder.name!r} ({self.embedder.dim}-d); open it with that embedder, or "
+                        f'with on_mismatch="reembed" to recompute all stored embeddings'
+                    )
+                self._reembed()
+        self._reset_index()
+        self.sync()
+
+    # ---- index -----------------------------------------------------------------------------
+    def _reset_index(self) -> None:
+        self._qidx = VectorIndex(self.dim, threads=self._threads)
+        self._tidx = VectorIndex(self.dim, threads=self._threads)
+        self._last_id = 0
+        self._gaps: dict[int, float] = {}
+        self._last_sync = 0.0
+
+    def sync(self) -> int:
+        """Catch up with rows other processes (or this one) wrote; returns how many were added."""
+        with self._lock:
+            now = time.monotonic()
+            self._gaps = {i: t for i, t in self._gaps.items() if now - t < GAP_TTL_S}
+            ids, nss, intents, chains, qv, tv = [], [], [], [], [], []
+            prev_last = self._last_id
+            for row in self.store.index_rows(
+                self._last_id, self._gaps if self.store.dialect != "sqlite" else ()
+            ):
+                if row.id in self._gaps:
+                    del self._gaps[row.id]
+                elif row.id <= self._last_id:
+                    continue
+                if row.embedder != self.embedder.name or int(row.dim) != self.dim:
+                    log.warning(
+                        "skipping experience %s: embedded by %s, not %s",
+                        row.id,
+                        row.embedder,
+                        self.embedder.name,
+                    )
+                    continue
+                ids.append(row.id)
+                nss.append(row.namespace)
+                intents.append(row.intent)
+                chains.append(json.loads(row.tool_chain))
+                qv.append(np.frombuffer(row.query_emb, dtype=np.float32))
+                tv.append(np.frombuffer(row.traj_emb, dtype=np.float32))
+            if ids:
+                self._qidx.add(ids, nss, intents, chains, np.stack(qv))
+                self._tidx.add(ids, nss, intents, chains, np.stack(tv))
+                new_last = max(max(ids), self._last_id)
+                if self.store.dialect != "sqlite":
+                    # ids are taken before commit on PostgreSQL: one still committing may appear later
+                    seen = set(ids)
+                    for i in range(prev_last + 1, new_last):
+                        if i not in seen:
+                            self._gaps.setdefault(i, now)
+                self._last_id = new_last
+            self._last_sync = now
+            return len(ids)
+
+    def _maybe_sync(self) -> None:
+        if self.sync_interval <= 0 or time.monotonic() - self._last_sync >= self.sync_interval:
+            self.sync()
+
+    # ---- embedding -------------------------------------------------------------------------------
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embed texts (normalised float32 rows), reusing cached vectors of texts seen before."""
+        out: list[np.ndarray | None] = []
+        missing = []
+        with self._emb_lock:
+            for t in texts:
+                v = self._emb_cache.get(t)
+                if v is not None:
+                    self._emb_cache.move_to_end(t)
+                else:
+                    missing.append(t)
+                out.append(v)
+        if missing:
+            uniq = list(dict.fromkeys(missing))
+            vecs = normalise(self.embedder.encode(uniq))
+            if vecs.shape != (len(uniq), self.dim):
+                raise ValueError(f"embedder returned shape {vecs.shape}, expected ({len(uniq)}, {self.dim})")
+            got = dict(zip(uniq, vecs, strict=True))
+            with self._emb_lock:
+                for t, v in got.items():
+                    self._emb_cache[t] = v
+                    if len(self._emb_cache) > 4096:
+                        self._emb_cache.popitem(last=False)
+            out = [got[t] if v is None else v for t, v in zip(texts, out, strict=True)]
+        return np.stack(out) if out else np.zeros((0, self.dim), dtype=np.float32)
+
+    # ---- recall ----------------------------------------------------------------------------------
+    def recall(
+        self,
+        query: str,
+        *,
+        intent: str | None = None,
+        steps: Sequence[Step] = (),
+        strategy: str = "process",
+        k: int | None = None,
+        namespace: str | None = None,
+        tools: Sequence[str] | None = None,
+    ) -> list[Recalled]:
+        """The top-k experiences by SEER's score (best first; ties: more recent first).
+
+        `steps` are the episode's steps so far; the tools used so far are their action names unless
+        `tools` is given.
+        """
+        if strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {strategy!r}; one of {STRATEGIES}")
+        k = self.k if k is None else int(k)
+        ns = namespace or self.namespace
+        steps = list(steps)
+        tools_so_far = list(tools) if tools is not None else [s.action.name for s in steps]
+        use_goal = strategy == "goal" or (strategy == "hybrid" and not steps)
+        text = query if use_goal else render_steps(steps)
+        if k <= 0:
+            self._log(query, intent, strategy, ns, tools_so_far, k, [])
+            return []
+        qv = self.embed([text])[0]
+        with self._lock:
+            self._maybe_sync()
+            idx = self._qidx if use_goal else self._tidx
+            hits = idx.search(
+                qv,
+                namespace=ns,
+                intent=intent,
+                tools_so_far=tools_so_far,
+                weights=self.weights,
+                k=k,
+                min_similarity=self.min_similarity,
+            )
+        rows = self.store.fetch([h.id for h in hits])
+        out = [
+            Recalled(experience_from_row(rows[h.id]), h.score, h.similarity, h.coverage, h.intent_match)
+            for h in hits
+            if h.id in rows
+        ]
+        self._log(query, intent, strategy, ns, tools_so_far, k, out)
+        return out
+
+    async def arecall(self, query: str, **kwargs) -> list[Recalled]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(self.recall, query, **kwargs))
+
+    def _log(self, query, intent, strategy, ns, tools, k, out: list[Recalled]) -> None:
+        if self.recall_log is None:
+            return
+        rec = {
+            "time": time.time(),
+            "namespace": ns,
+            "strategy": strategy,
+            "query": query,
+            "intent": intent,
+            "tools_so_far": tools,
+            "k": k,
+            "weights": {"sim": self.weights.sim, "tool": self.weights.tool, "intent": self.weights.intent},
+            "min_similarity": self.min_similarity,
+            "recalled": [
+                {
+                    "id": r.experience.id,
+                    "content_hash": r.experience.content_hash,
+                    "intent": r.experience.intent,
+                    "score": r.score,
+                    "similarity": r.similarity,
+                    "coverage": r.coverage,
+                    "intent_match": r.intent_match,
+                }
+                for r in out
+            ],
+        }
+        line = json.dumps(rec, ensure_ascii=False, default=str) + "\n"
+        try:
+            with self._log_lock:
+                self.recall_log.parent.mkdir(parents=True, exist_ok=True)
+                with open(self.recall_log, "a", encoding="utf-8") as f:  # one write per line: O_APPEND
+                    f.write(line)
+        except OSError as exc:  # logging must never break a recall
+            log.warning("could not write the recall log %s: %s", self.recall_log, exc)
+
+    # ---- accumulation ------------------------------------------------------------------------------
+    def admits(self, trajectory: Trajectory, split: str | None = "train") -> bool:
+        """Whether `add` would consider this trajectory (success, reward threshold, split)."""
+        if not trajectory.success or float(trajectory.reward) < self.success_threshold:
+            return False
+        return self.allowed_splits is None or split in self.allowed_splits
+
+    def add(
+        self,
+        trajectory: Trajectory,
+        *,
+        split: str | None = "train",
+        source: str | None = "online",
+        run_id: str | None = None,
+        namespace: str | None = None,
+    ) -> bool:
+        """Add a successful trajectory. False when it failed, is below the reward threshold, has a split
+        that is not allowed, or is already in the pool. Raises PoolFrozenError on a frozen pool."""
+        return self.add_many([trajectory], split=split, source=source, run_id=run_id, namespace=namespace)[0]
+
+    async def aadd(self, trajectory: Trajectory, **kwargs) -> bool:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(self.add, trajectory, **kwargs))
+
+    def add_many(
+        self,
+        trajectories: Iterable[Trajectory],
+        *,
+        split: str | None = "train",
+        source: str | None = "online",
+        run_id: str | None = None,
+        namespace: str | None = None,
+        batch_size: int = 256,
+    ) -> list[bool]:
+        """`add` for many trajectories: embedded in batches, written one transaction per batch."""
+        ns = namespace or self.namespace
+        trajs = list(trajectories)
+        out = [False] * len(trajs)
+        if self.store.is_frozen():
+            raise PoolFrozenError(f"the pool at {safe_url(self.url)} is frozen; it takes no writes")
+        todo = []
+        seen = set()
+        for i, t in enumerate(trajs):
+            if not self.admits(t, split):
+                log.debug("not adding %s: failed, below threshold or split %r not allowed", t.task_id, split)
+                continue
+            h = content_hash(ns, t.intent, t.query, t.steps, t.answer)
+            if h in seen:
+                continue
+            seen.add(h)
+            todo.append((i, t, h))
+        for b in range(0, len(todo), batch_size):
+            chunk = todo[b : b + batch_size]
+            present = self._existing_hashes(ns, [h for _, _, h in chunk])
+            chunk = [c for c in chunk if c[2] not in present]  # skip embedding known duplicates
+            if not chunk:
+                continue
+            texts = []
+            for _, t, _ in chunk:
+                texts.append(t.query)
+                texts.append(render_steps(t.steps))
+            vecs = normalise(self.embedder.encode(texts))
+            rows = [
+                Row(
+                    namespace=ns,
+                    intent=t.intent,
+                    query=t.query,
+                    steps=list(t.steps),
+                    tool_chain=list(t.tool_chain),
+                    answer=None if t.answer is None else str(t.answer),
+                    reward=float(t.reward),
+                    success=bool(t.success),
+                    split=split,
+                    source=source,
+                    run_id=run_id,
+                    env_id=t.env_id,
+                    task_id=t.task_id,
+                    meta=dict(t.meta),
+                    content_hash=h,
+                    query_emb=vecs[2 * j],
+                    traj_emb=vecs[2 * j + 1],
+                )
+                for j, (_, t, h) in enumerate(chunk)
+            ]
+            flags = self.store.insert_rows(rows, self.embedder.name, self.dim)
+            for (i, _, _), ok in zip(chunk, flags, strict=True):
+                out[i] = ok
+        if any(out):
+            self.sync()
+        return out
+
+    def _existing_hashes(self, ns: str, hashes: list[str]) -> set[str]:
+        from seer_env.pool.store import experiences
+        from sqlalchemy import select
+
+        with self.store._read() as conn:
+            return {
+                h
+                for (h,) in conn.execute(
+                    select(experiences.c.content_hash).where(
+                        experiences.c.namespace == ns, experiences.c.content_hash.in_(hashes)
+                    )
+                )
+            }
+
+    def add_seeds(self, env: str = "toolqa", namespace: str | None = None) -> int:
+        """Add the shipped seed experiences of an env family (split "train", source "seed")."""
+        from seer_env.pool.seeds import seed_trajectories
+
+        return sum(self.add_many(seed_trajectories(env), split="train", source="seed", namespace=namespace))
+
+    # ---- pool-level ------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        """Experiences in this memory's namespace."""
+        return self.store.count(self.namespace)
+
+    def experiences(self, namespace: str | None = None) -> Iterable[Experience]:
+        """All experiences in id order (one namespace, or all with namespace="*")."""
+        ns = namespace or self.namespace
+        for row in self.store.iter_rows(None if ns == "*" else ns):
+            yield experience_from_row(row)
+
+    def get(self, ids: Sequence[int]) -> list[Experience]:
+        rows = self.store.fetch(list(ids))
+        return [experience_from_row(rows[i]) for i in ids if i in rows]
+
+    def content_hash(self) -> str:
+        """SHA-256 of the pool's content: the embedder and every experience's content hash, in id order
+        (the order matters: recall breaks ties by recency)."""
+        h = hashlib.sha256()
+        h.update(f"seer-pool/{SCHEMA_VERSION}\n{self.embedder.name}\n".encode())
+        for ns, ch in self.store.hash_lines():
+            h.update(f"{ns}\t{ch}\n".encode())
+        return h.hexdigest()
+
+    def freeze(self) -> str:
+        """Refuse all further writes (in every process) and return the content hash."""
+        with self.store._write() as conn:
+            self.store.set_meta("frozen", "1", conn)
+        digest = self.content_hash()
+        self.store.set_meta("frozen_hash", digest)
+        return digest
+
+    @property
+    def frozen(self) -> bool:
+        return self.store.is_frozen()
+
+    def stats(self) -> dict[str, Any]:
+        meta = self.store.all_meta()
+        return {
+            "url": safe_url(self.url),
+            "schema_version": int(meta.get("schema_version") or 0),
+            "embedder": meta.get("embedder"),
+            "dim": int(meta.get("dim") or 0),
+            "experiences": self.store.count(),
+            "namespace": self.namespace,
+            "in_namespace": self.store.count(self.namespace),
+            "by_namespace": self.store.group_counts("namespace"),
+            "by_intent": self.store.group_counts("intent"),
+            "by_split": self.store.group_counts("split"),
+            "by_source": self.store.group_counts("source"),
+            "frozen": (meta.get("frozen") or "") == "1",
+            "frozen_hash": meta.get("frozen_hash"),
+            "indexed": len(self._qidx),
+        }
+
+    def _reembed(self, batch_size: int = 256) -> None:
+        """Recompute every stored embedding with this memory's embedder, in one transaction."""
+        if self.store.is_frozen():
+            raise PoolFrozenError("the pool is frozen; its embeddings cannot be recomputed")
+        dim = int(self.embedder.dim)
+        log.info("re-embedding the pool at %s with %s", safe_url(self.url), self.embedder.name)
+        rows = list(self.store.iter_rows())
+        with self.store._write() as conn:
+            for b in range(0, len(rows), batch_size):
+                chunk = rows[b : b + batch_size]
+                texts = []
+                for r in chunk:
+                    texts.append(r.query)
+                    texts.append(render_steps([Step.from_dict(s) for s in json.loads(r.steps)]))
+                vecs = normalise(self.embedder.encode(texts))
+                self.store.replace_embeddings(
+                    [(r.id, vecs[2 * j], vecs[2 * j + 1]) for j, r in enumerate(chunk)],
+                    self.embedder.name,
+                    dim,
+                    conn,
+                )
+            self.store.set_meta("embedder", self.embedder.name, conn)
+            self.store.set_meta("dim", str(dim), conn)
+        self.dim = dim
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.store.close()
+
+    def __enter__(self) -> ExperienceMemory:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ExperienceMemory({safe_url(self.url)!r}, namespace={self.namespace!r}, embedder={self.embedder.name!r})"
+
+
+def explain(
+    weights: RecallWeights, cos: float, tools_so_far: Sequence[str], exp: Experience, intent: str | None
+) -> dict:
+    """The parts of one entry's score (handy in logs and tests)."""
+    cov = coverage(tools_so_far, exp.tool_chain)
+    im = intent_matches(intent, exp.intent)
+    from seer_env.pool.scoring import seer_score
+
+    return {
+        "similarity": cos,
+        "coverage": cov,
+        "intent_match": im,
+        "score": seer_score(weights, cos, cov, im),
+    }

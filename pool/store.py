@@ -1,0 +1,446 @@
+"""Durable storage of experiences on SQLAlchemy 2.x (SQLite by default, PostgreSQL for shared pools).
+
+One row per experience. Each write runs in one transaction, so a crashed writer leaves whole rows or
+none. SQLite files run in WAL mode with a busy timeout, and writes take the lock up front
+(`BEGIN IMMEDIATE`) so concurrent writers queue instead of failing. The schema carries a version in
+`pool_meta`; a pool written by a newer schema is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from seer_env.pool.types import PoolFrozenError, SchemaVersionError
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+from seer_env.types import Step
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 60_000
+
+metadata = MetaData()
+
+pool_meta = Table(
+    "pool_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=True),
+)
+
+experiences = Table(
+    "experiences",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("namespace", String(128), nullable=False),
+    Column("intent", String(256), nullable=True),
+    Column("query", Text, nullable=False),
+    Column("steps", Text, nullable=False),  # JSON list of Step.to_dict()
+    Column("tool_chain", Text, nullable=False),  # JSON list of tool names
+    Column("answer", Text, nullable=True),
+    Column("reward", Float, nullable=False),
+    Column("success", Boolean, nullable=False),
+    Column("split", String(64), nullable=True),
+    Column("source", String(128), nullable=True),
+    Column("run_id", String(256), nullable=True),
+    Column("env_id", String(256), nullable=True),
+    Column("task_id", String(256), nullable=True),
+    Column("meta", Text, nullable=True),  # JSON object
+    Column("created_at", Float, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("embedder", String(512), nullable=False),
+    Column("dim", Integer, nullable=False),
+    Column("query_emb", LargeBinary, nullable=False),  # float32 bytes, L2-normalised
+    Column("traj_emb", LargeBinary, nullable=False),
+    UniqueConstraint("namespace", "content_hash", name="uq_experiences_ns_hash"),
+    Index("ix_experiences_namespace", "namespace"),
+)
+
+
+@dataclass
+class Row:
+    """An experience as it goes into the store."""
+
+    namespace: str
+    intent: str | None
+    query: str
+    steps: list[Step]
+    tool_chain: list[str]
+    answer: str | None
+    reward: float
+    success: bool
+    split: str | None
+    source: str | None
+    run_id: str | None
+    env_id: str | None
+    task_id: str | None
+    meta: dict[str, Any]
+    content_hash: str
+    query_emb: np.ndarray
+    traj_emb: np.ndarray
+    created_at: float | None = None
+
+
+def content_hash(namespace: str, intent: str | None, query: str, steps: Sequence[Step], answer: Any) -> str:
+    """Identity of an experience's content (run id, split, source and time are not part of it)."""
+    payload = {
+        "namespace": namespace,
+        "intent": intent,
+        "query": query,
+        "steps": [
+            [s.action.name, s.action.arguments, str(s.observation), bool(s.ok), s.thought or ""]
+            for s in steps
+        ],
+        "answer": None if answer is None else str(answer),
+    }
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def resolve_url(url: str | os.PathLike | None) -> str:
+    """None -> a fresh SQLite file in a temp dir; a path -> `sqlite:///path`; else the URL as given."""
+    if url is None:
+        d = tempfile.mkdtemp(prefix="seer-pool-")
+        return f"sqlite:///{Path(d) / 'pool.sqlite'}"
+    s = str(url)
+    if "://" in s:
+        return s
+    return f"sqlite:///{Path(s).expanduser().resolve()}"
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password hidden (for logs and stats)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<url>"
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # driver autocommit, so SQLAlchemy's BEGIN below is the only transaction control
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if url.database and url.database != ":memory:":
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # writers take the write lock up front: a deferred BEGIN that later upgrades can fail at once
+        # with "database is locked" instead of waiting for the busy timeout
+        if conn.get_execution_options().get("seer_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+class Store:
+    """The SQL side of a pool: schema, rows, metadata."""
+
+    def __init__(self, url: str | os.PathLike | None = None):
+        self.url = resolve_url(url)
+        u = make_url(self.url)
+        self.dialect = u.get_backend_name()
+        if self.dialect == "sqlite":
+            self.engine = _sqlite_engine(u)
+        else:
+            self.engine = create_engine(u, pool_pre_ping=True)
+        self._init_schema()
+
+    # ---- schema -----------------------------------------------------------------------------
+    def _init_schema(self) -> None:
+        for attempt in range(20):
+            try:
+                with self._write() as conn:
+                    metadata.create_all(conn, checkfirst=True)
+                    version = conn.execute(
+                        select(pool_meta.c.value).where(pool_meta.c.key == "schema_version")
+                    ).scalar()
+                    if version is None:
+                        conn.execute(
+                            insert(pool_meta).values(key="schema_version", value=str(SCHEMA_VERSION))
+                        )
+                        conn.execute(insert(pool_meta).values(key="created_at", value=repr(time.time())))
+                break
+            except (OperationalError, ProgrammingError, IntegrityError) as exc:
+                # two processes creating the same pool at once: the loser retries and finds it made
+                if attempt == 19:
+                    raise
+                log.debug("schema creation raced (%s); retrying", exc.__class__.__name__)
+                time.sleep(0.05 * (attempt + 1))
+        version = int(self.get_meta("schema_version") or 0)
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"the pool at {safe_url(self.url)} has schema version {version}, but this seer-env only "
+                f"knows versions up to {SCHEMA_VERSION}; upgrade seer-env to open it"
+            )
+
+    @contextmanager
+    def _write(self):
+        """A connection in one write transaction (committed on success, rolled back on error)."""
+        with self.engine.connect().execution_options(seer_write=True) as conn, conn.begin():
+            yield conn
+
+    def _read(self):
+        return self.engine.connect()
+
+    # ---- metadata -----------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with self._read() as conn:
+            return conn.execute(select(pool_meta.c.value).where(pool_meta.c.key == key)).scalar()
+
+    def all_meta(self) -> dict[str, str | None]:
+        with self._read() as conn:
+            return {k: v for k, v in conn.execute(select(pool_meta.c.key, pool_meta.c.value))}
+
+    def set_meta(self, key: str, value: str | None, conn=None) -> None:
+        if conn is None:
+            with self._write() as c:
+                return self.set_meta(key, value, c)
+        done = conn.execute(update(pool_meta).where(pool_meta.c.key == key).values(value=value)).rowcount
+        if not done:
+            conn.execute(insert(pool_meta).values(key=key, value=value))
+
+    def ensure_embedder(self, name: str, dim: int) -> tuple[str, int]:
+        """Record the embedder on first use; return the pool's (name, dim)."""
+        with self._write() as conn:
+            rows = dict(
+                conn.execute(
+                    select(pool_meta.c.key, pool_meta.c.value).where(pool_meta.c.key.in_(["embedder", "dim"]))
+                ).all()
+            )
+            if rows.get("embedder") is None:
+                self.set_meta("embedder", name, conn)
+                self.set_meta("dim", str(int(dim)), conn)
+                return name, int(dim)
+            return rows["embedder"], int(rows.get("dim") or 0)
+
+    def is_frozen(self) -> bool:
+        return (self.get_meta("frozen") or "") == "1"
+
+    # ---- rows ---------------------------------------------------------------------------------
+    def insert_rows(self, rows: Sequence[Row], embedder: str, dim: int) -> list[bool]:
+        """Insert rows in one transaction; returns, per row, whether it was new (False: duplicate).
+
+        Raises PoolFrozenError (nothing written) when the pool is frozen.
+        """
+        if not rows:
+            return []
+        now = time.time()
+        with self._write() as conn:
+            q = select(pool_meta.c.value).where(pool_meta.c.key == "frozen")
+            if self.dialect != "sqlite":
+                q = q.with_for_update(read=True)  # serialises against freeze()
+            if (conn.execute(q).scalar() or "") == "1":
+                raise PoolFrozenError(f"the pool at {safe_url(self.url)} is frozen; it takes no writes")
+            keys = {(r.namespace, r.content_hash) for r in rows}
+            existing = set()
+            for ns in {k[0] for k in keys}:
+                hashes = [h for n, h in keys if n == ns]
+                for i in range(0, len(hashes), 500):
+                    existing.update(
+                        (ns, h)
+                        for (h,) in conn.execute(
+                            select(experiences.c.content_hash).where(
+                                experiences.c.namespace == ns,
+                                experiences.c.content_hash.in_(hashes[i : i + 500]),
+                            )
+                        )
+                    )
+            out: list[bool] = []
+            todo: list[tuple[int, dict[str, Any]]] = []
+            for r in rows:
+                key = (r.namespace, r.content_hash)
+                if key in existing:
+                    out.append(False)
+                    continue
+                existing.add(key)
+                out.append(True)
+                todo.append((len(out) - 1, self._row_values(r, embedder, dim, now)))
+            if todo:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(experiences), [v for _, v in todo])
+                except IntegrityError:
+                    # a concurrent writer added one of them meanwhile (possible under PostgreSQL's
+                    # READ COMMITTED): insert row by row, each in its own savepoint
+                    for i, v in todo:
+                        try:
+                            with conn.begin_nested():
+                                conn.execute(insert(experiences), [v])
+                        except IntegrityError:
+                            out[i] = False
+        return out
+
+    @staticmethod
+    def _row_values(r: Row, embedder: str, dim: int, now: float) -> dict[str, Any]:
+        q = np.ascontiguousarray(r.query_emb, dtype=np.float32).reshape(-1)
+        t = np.ascontiguousarray(r.traj_emb, dtype=np.float32).reshape(-1)
+        if q.shape[0] != dim or t.shape[0] != dim:
+            raise ValueError(f"embedding dimension {q.shape[0]}/{t.shape[0]} != pool dimension {dim}")
+        return {
+            "namespace": r.namespace,
+            "intent": r.intent,
+            "query": r.query,
+            "steps": json.dumps([s.to_dict() for s in r.steps], ensure_ascii=False, default=str),
+            "tool_chain": json.dumps(list(r.tool_chain), ensure_ascii=False),
+            "answer": None if r.answer is None else str(r.answer),
+            "reward": float(r.reward),
+            "success": bool(r.success),
+            "split": r.split,
+            "source": r.source,
+            "run_id": r.run_id,
+            "env_id": r.env_id,
+            "task_id": r.task_id,
+            "meta": json.dumps(r.meta or {}, ensure_ascii=False, default=str),
+            "created_at": float(r.created_at if r.created_at is not None else now),
+            "content_hash": r.content_hash,
+            "embedder": embedder,
+            "dim": int(dim),
+            "query_emb": q.tobytes(),
+            "traj_emb": t.tobytes(),
+        }
+
+    INDEX_COLUMNS = (
+        experiences.c.id,
+        experiences.c.namespace,
+        experiences.c.intent,
+        experiences.c.tool_chain,
+        experiences.c.embedder,
+        experiences.c.dim,
+        experiences.c.query_emb,
+        experiences.c.traj_emb,
+    )
+
+    def index_rows(self, after_id: int, extra_ids: Iterable[int] = (), chunk: int = 20_000):
+        """Rows with id > after_id (and the given older ids) in id order, for the vector index."""
+        extra = sorted(set(extra_ids))
+        with self._read() as conn:
+            if extra:
+                for i in range(0, len(extra), 500):
+                    yield from conn.execute(
+                        select(*self.INDEX_COLUMNS)
+                        .where(experiences.c.id.in_(extra[i : i + 500]))
+                        .order_by(experiences.c.id)
+                    )
+            last = after_id
+            while True:
+                res = conn.execute(
+                    select(*self.INDEX_COLUMNS)
+                    .where(experiences.c.id > last)
+                    .order_by(experiences.c.id)
+                    .limit(chunk)
+                ).all()
+                if not res:
+                    return
+                yield from res
+                last = res[-1].id
+                if len(res) < chunk:
+                    return
+
+    def max_id(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute(select(func.max(experiences.c.id))).scalar() or 0)
+
+    def fetch(self, ids: Sequence[int]) -> dict[int, Any]:
+        """Full rows by id."""
+        out = {}
+        ids = list(ids)
+        with self._read() as conn:
+            for i in range(0, len(ids), 500):
+                for row in conn.execute(select(experiences).where(experiences.c.id.in_(ids[i : i + 500]))):
+                    out[row.id] = row
+        return out
+
+    def iter_rows(self, namespace: str | None = None, chunk: int = 1000):
+        """All rows in id order (optionally one namespace)."""
+        last = 0
+        with self._read() as conn:
+            while True:
+                q = select(experiences).where(experiences.c.id > last)
+                if namespace is not None:
+                    q = q.where(experiences.c.namespace == namespace)
+                res = conn.execute(q.order_by(experiences.c.id).limit(chunk)).all()
+                yield from res
+                if len(res) < chunk:
+                    return
+                last = res[-1].id
+
+    def count(self, namespace: str | None = None) -> int:
+        q = select(func.count()).select_from(experiences)
+        if namespace is not None:
+            q = q.where(experiences.c.namespace == namespace)
+        with self._read() as conn:
+            return int(conn.execute(q).scalar() or 0)
+
+    def group_counts(self, column: str) -> dict[str, int]:
+        col = experiences.c[column]
+        with self._read() as conn:
+            return {str(k): int(n) for k, n in conn.execute(select(col, func.count()).group_by(col))}
+
+    def hash_lines(self):
+        """(namespace, content_hash) in id order: what the pool's content hash is made of."""
+        with self._read() as conn:
+            yield from conn.execute(
+                select(experiences.c.namespace, experiences.c.content_hash).order_by(experiences.c.id)
+            )
+
+    def replace_embeddings(
+        self, updates: Sequence[tuple[int, np.ndarray, np.ndarray]], name: str, dim: int, conn
+    ) -> None:
+        for rid, q, t in updates:
+            conn.execute(
+                update(experiences)
+                .where(experiences.c.id == rid)
+                .values(
+                    embedder=name,
+                    dim=int(dim),
+                    query_emb=np.ascontiguousarray(q, dtype=np.float32).tobytes(),
+                    traj_emb=np.ascontiguousarray(t, dtype=np.float32).tobytes(),
+                )
+            )
+
+    def close(self) -> None:
+        self.engine.dispose()
