@@ -1,0 +1,35 @@
+"""Put the fake `tau_bench` (tests/taubench/fake) on sys.path for these tests only.
+
+The product code imports `tau_bench` the normal way. The path entry is added when the first test of
+this package starts and removed, with every `tau_bench` and `seer_env.envs.taubench` module, after the
+last one, so other test packages see an environment without tau_bench.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+FAKE = str(Path(__file__).parent / "fake")
+
+
+def _purge() -> None:
+    for name in list(sys.modules):
+        if name == "tau_bench" or name.startswith(("tau_bench.", "seer_env.envs.taubench")):
+            del sys.modules[name]
+
+
+@pytest.fixture(scope="package", autouse=True)
+def fake_tau_bench():
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    _purge()
+    sys.path.insert(0, FAKE)
+    try:
+        yield FAKE
+    finally:
+        if FAKE in sys.path:
+            sys.path.remove(FAKE)
+        _purge()
