@@ -1,1 +1,40 @@
-"""ToolQA as Gymnasium environments."""
+"""ToolQA as Gymnasium environments: corpus, the 13 tools, questions, scoring, the env.
+
+Names are resolved lazily, so `import seer_env.envs.toolqa` stays cheap (no pandas, torch or faiss).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from seer_env.envs.toolqa.env import ToolQAEnv
+    from seer_env.envs.toolqa.questions import Question, load_questions
+    from seer_env.envs.toolqa.scoring import score_answer
+    from seer_env.envs.toolqa.tools import TOOL_SPECS
+
+_EXPORTS = {
+    "ToolQAEnv": "seer_env.envs.toolqa.env",
+    "Question": "seer_env.envs.toolqa.questions",
+    "load_questions": "seer_env.envs.toolqa.questions",
+    "save_questions": "seer_env.envs.toolqa.questions",
+    "DOMAINS": "seer_env.envs.toolqa.questions",
+    "TOOL_SPECS": "seer_env.envs.toolqa.tools",
+    "ToolQAToolkit": "seer_env.envs.toolqa.tools",
+    "score_answer": "seer_env.envs.toolqa.scoring",
+    "normalize_answer": "seer_env.envs.toolqa.scoring",
+    "generate_corpus": "seer_env.envs.toolqa.synth_corpus",
+    "generate_questions": "seer_env.envs.toolqa.synth_questions",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    mod = _EXPORTS.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value

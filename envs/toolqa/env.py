@@ -1,0 +1,275 @@
+"""`ToolQAEnv`: ToolQA questions as a Gymnasium environment (DESIGN, "Gymnasium conventions").
+
+One episode = one question. An action is one tool call (any form `parse_action` reads); the
+observation is the tool's text. `Finish[answer]` ends the episode with reward 1.0 when the answer
+scores correct (ToolQA exact match by default). Bad actions never raise: they get an observation
+saying what is wrong and the episode goes on; `max_steps` truncates.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+from seer_env.envs.toolqa import corpus as _corpus
+from seer_env.envs.toolqa.questions import DOMAINS, Question, load_questions
+from seer_env.envs.toolqa.scoring import score_answer
+from seer_env.envs.toolqa.tools import (
+    MSG_EMPTY_ACTION,
+    MSG_INVALID_ACTION,
+    MSG_MULTI_ACTION,
+    TOOL_NAMES,
+    ToolQAToolkit,
+    tool_specs,
+)
+
+from seer_env.actions import ActionParseError, parse_action_with_thought
+from seer_env.spaces import TextObservation, ToolCallSpace
+from seer_env.types import ToolCall
+
+log = logging.getLogger(__name__)
+
+_SECOND_CALL = re.compile(r"\],\s*(?:" + "|".join(TOOL_NAMES) + r")\s*\[")
+
+
+class ToolQAEnv(gym.Env):
+    """ToolQA (official files or any corpus in the official layout) as a Gymnasium env.
+
+    Args:
+        difficulty: "easy" or "hard" (which question files to read).
+        data_dir: ToolQA root with data/external_corpus and data/questions (or $TOOLQA_DATA_DIR).
+        questions: a question file/folder, or a list of `Question`, instead of the data_dir's files.
+        domains: keep only these domains (flight, coffee, yelp, airbnb, dblp, scirex, agenda, gsm8k).
+        max_steps: tool calls per episode before truncation.
+        typed_filters: FilterDB compares numbers as numbers (default: the reference's string compare).
+        scorer: "em" (ToolQA exact match), "numeric", "judge" (with judge=) or a callable
+            `(question, gold, pred) -> bool` (an LLM judge).
+        embedder: sentence-transformers model name/path for the retrievers (default packaged
+            all-MiniLM-L6-v2) or a callable `texts -> float32 array`.
+        question_ids: keep only these task ids.
+        answer_var: the variable PythonInterpreter returns (ToolQA `ans`, SEER `answer`).
+    """
+
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(
+        self,
+        difficulty: str = "easy",
+        data_dir: str | Path | None = None,
+        questions: str | Path | Sequence[Question] | None = None,
+        domains: Sequence[str] | None = None,
+        max_steps: int = 20,
+        typed_filters: bool = False,
+        scorer: str | Callable[[str, Any, Any], bool] = "em",
+        embedder: Any = None,
+        question_ids: Sequence[str] | None = None,
+        render_mode: str | None = None,
+        answer_var: str = "ans",
+        judge: Callable[[str, Any, Any], bool] | None = None,
+        python_timeout: float = 5.0,
+        sql_timeout: float = 5.0,
+        sql_max_rows: int = 1000,
+    ):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None")
+        if difficulty not in ("easy", "hard"):
+            raise ValueError(f"difficulty must be 'easy' or 'hard', not {difficulty!r}")
+        self.difficulty = difficulty
+        self.render_mode = render_mode
+        self.max_steps = int(max_steps)
+        self.scorer = scorer
+        self.judge = judge
+        self.root = _corpus.resolve_root(data_dir)
+        self._questions = self._load(questions, domains, question_ids)
+        self._check_corpus()
+        self.task_ids = self._make_task_ids(self._questions)
+        self._by_id = dict(zip(self.task_ids, self._questions))
+        self.tool_specs = tool_specs(answer_var)
+        self._tools = {t.name: t for t in self.tool_specs}
+        self._tool_schemas = [t.openai() for t in self.tool_specs]
+        self.action_space = ToolCallSpace(self.tool_specs)
+        self.observation_space = TextObservation()
+        self._toolkit = ToolQAToolkit(
+            self.root,
+            typed_filters=typed_filters,
+            embedder=embedder,
+            answer_var=answer_var,
+            python_timeout=python_timeout,
+            sql_timeout=sql_timeout,
+            sql_max_rows=sql_max_rows,
+        )
+        self._question: Question | None = None
+        self._task_id: str | None = None
+        self._steps = 0
+        self._over = False
+        self._last_obs = ""
+
+    # ----------------------------------------------------------------------------- set-up
+
+    def _load(self, questions, domains, question_ids) -> list[Question]:
+        if questions is None:
+            if self.root is None:
+                raise ValueError(_corpus.MISSING_DATA_HELP)
+            try:
+                qs = load_questions(self.root, difficulty=self.difficulty, domains=domains)
+            except FileNotFoundError as exc:
+                raise FileNotFoundError(f"{exc}. {_corpus.MISSING_DATA_HELP}") from None
+        elif isinstance(questions, (str, Path)):
+            p = Path(questions)
+            qs = load_questions(p, difficulty=self.difficulty if p.is_dir() else None, domains=domains)
+        else:
+            qs = [q if isinstance(q, Question) else Question.from_dict(q) for q in questions]
+            if domains is not None:
+                qs = [q for q in qs if q.domain in set(domains)]
+        if question_ids is not None:
+            want = set(question_ids)
+            qs = [q for q in qs if q.qid in want or q.meta.get("task_id") in want]
+        if not qs:
+            raise ValueError("no ToolQA questions selected (check difficulty, domains and question_ids)")
+        return qs
+
+    def _check_corpus(self) -> None:
+        needed = sorted({q.domain for q in self._questions} - {"gsm8k"})
+        if not needed:
+            return
+        if self.root is None:
+            raise ValueError(f"questions of {', '.join(needed)} need a corpus. {_corpus.MISSING_DATA_HELP}")
+        missing = _corpus.missing_files(self.root, needed)
+        if missing:
+            raise FileNotFoundError(
+                f"the ToolQA corpus under {_corpus.corpus_dir(self.root)} lacks {', '.join(missing)}. "
+                + _corpus.MISSING_DATA_HELP
+            )
+
+    @staticmethod
+    def _make_task_ids(questions: list[Question]) -> list[str]:
+        """qids, made unique: the released airbnb-hard file reuses `hard-yelp-00xx` qids."""
+        ids, seen = [], set()
+        for q in questions:
+            tid = q.qid or f"{q.difficulty}-{q.domain}-{len(ids):04d}"
+            if tid in seen:
+                num = tid.rsplit("-", 1)[-1]
+                tid = f"{q.difficulty}-{q.domain}-{num}"
+                k = 1
+                while tid in seen:
+                    tid, k = f"{q.difficulty}-{q.domain}-{num}#{k}", k + 1
+            seen.add(tid)
+            ids.append(tid)
+        return ids
+
+    @property
+    def questions(self) -> list[Question]:
+        return list(self._questions)
+
+    def question(self, task_id: str) -> Question:
+        return self._by_id[task_id]
+
+    # ------------------------------------------------------------------------------ episode
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        options = dict(options or {})
+        tid = options.get("task_id")
+        if tid is None:
+            tid = self.task_ids[int(self.np_random.integers(len(self.task_ids)))]
+        elif tid not in self._by_id:
+            raise ValueError(f"unknown task_id {tid!r}")
+        q = self._by_id[tid]
+        self._question, self._task_id = q, tid
+        self._toolkit.reset()
+        self._steps = 0
+        self._over = False
+        self._last_obs = q.question
+        info: dict[str, Any] = {
+            "tools": self._tool_schemas,
+            "task_id": tid,
+            "domain": q.domain,
+            "difficulty": q.difficulty,
+            "intent_labels": list(DOMAINS),
+            "query": q.question,
+        }
+        if options.get("reveal_gold"):
+            info["gold"] = {
+                "answer": q.answer,
+                "chain": [c.to_dict() for c in (q.gold_chain or [])],
+                "template": q.template,
+            }
+        return q.question, info
+
+    def _argument(self, call: ToolCall) -> str:
+        """The one argument string the reference tool receives: values joined with ', '."""
+        spec = self._tools[call.name]
+        names = spec.param_names
+        vals = [call.arguments[n] for n in names if n in call.arguments]
+        vals += [v for k, v in call.arguments.items() if k not in names]
+        return ", ".join(v if isinstance(v, str) else ("" if v is None else str(v)) for v in vals)
+
+    def step(self, action: Any):
+        if self._question is None:
+            raise RuntimeError("call reset() before step()")
+        if self._over:
+            raise RuntimeError("episode is over; call reset()")
+        self._steps += 1
+        terminated = False
+        reward = 0.0
+        info: dict[str, Any] = {"tool": None, "ok": False, "error": None}
+        obs = self._act(action, info)
+        if info.pop("_finish", False):
+            terminated = True
+            success = info["success"]
+            reward = 1.0 if success else 0.0
+        truncated = not terminated and self._steps >= self.max_steps
+        if truncated:
+            info["answer"] = None
+            info["success"] = False
+        self._over = terminated or truncated
+        self._last_obs = obs
+        return obs, reward, terminated, truncated, info
+
+    def _act(self, action: Any, info: dict[str, Any]) -> str:
+        if action is None or (isinstance(action, (str, bytes)) and not action.strip()):
+            info["error"] = "parse"
+            return MSG_EMPTY_ACTION
+        try:
+            call, _ = parse_action_with_thought(action, self._tools)
+        except ActionParseError as exc:
+            info["error"] = "parse"
+            return str(exc)
+        except Exception as exc:  # a malformed object is still only a bad action
+            info["error"] = "parse"
+            return f"Could not read the action ({type(exc).__name__})."
+        if isinstance(call.raw, str) and _SECOND_CALL.search(call.raw):
+            info["error"] = "parse"
+            return MSG_MULTI_ACTION
+        info["tool"] = call.name
+        if call.name not in self._tools:
+            info["error"] = "unknown_tool"
+            return MSG_INVALID_ACTION
+        argument = self._argument(call)
+        if call.name == "Finish":
+            q = self._question
+            success = score_answer(
+                argument, q.answer, mode=self.scorer, question=q.question, judge=self.judge
+            )
+            info.update(ok=True, answer=argument, success=bool(success), _finish=True)
+            return "Answer is CORRECT" if success else "Answer is INCORRECT"
+        res = self._toolkit.run(call.name, argument)
+        info["ok"] = res.ok
+        if not res.ok:
+            spec = self._tools[call.name]
+            wrong_shape = set(call.arguments) != set(spec.param_names)
+            info["error"] = "bad_arguments" if wrong_shape and res.error == "tool_error" else res.error
+        return res.observation
+
+    def render(self) -> str | None:
+        if self.render_mode == "ansi":
+            return self._last_obs
+        return None
+
+    def close(self) -> None:
+        self._toolkit.close()
+        super().close()
