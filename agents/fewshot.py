@@ -1,0 +1,77 @@
+"""Few-shot baselines on the SEER solver prompt, without stepwise recall.
+
+- `fewshot`: fixed exemplars, the pool's seed experiences (the reference's static 8-shot prompt);
+- `fewshot-random`: k exemplars drawn at random from the pool at the episode's first step (the
+  reference's `random` selection strategy); by default it accumulates successes like SEER, so it
+  is the "recall without the SEER score" ablation.
+
+Both keep the intent classification and hint of SEER (the reference ran every configuration with
+them), so the only difference to SEER is how exemplars are chosen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from seer_env.agents.seer import SeerPolicy, render_exemplar, seed_trajectories
+
+
+class FewShotPolicy(SeerPolicy):
+    """Fixed exemplars: the seed trajectories of the env family (or the `exemplars` given)."""
+
+    name = "fewshot"
+
+    def __init__(self, client=None, memory=None, *, exemplars: list[Any] | None = None, **kwargs: Any):
+        kwargs.setdefault("accumulate", False)
+        kwargs.setdefault("shuffle_exemplars", False)
+        self._fixed = exemplars
+        super().__init__(client, memory if memory is not None else _NoMemory(), strategy="goal", **kwargs)
+        items = exemplars if exemplars is not None else seed_trajectories(self.namespace)
+        self._fixed_text = [render_exemplar(e) for e in items]
+
+    async def _exemplars_for_step(self, first: bool) -> None:
+        if first:
+            self.exemplars = list(self._fixed_text)
+            self.exemplar_ids.append(["seed"] * len(self._fixed_text))
+
+
+class RandomFewShotPolicy(SeerPolicy):
+    """k exemplars drawn uniformly from the pool, once per episode."""
+
+    name = "fewshot-random"
+
+    def __init__(self, client=None, memory=None, **kwargs: Any):
+        super().__init__(client, memory, strategy="goal", **kwargs)
+
+    def _all(self) -> list[Any]:
+        mem = self.memory
+        for attr in ("experiences", "all"):
+            fn = getattr(mem, attr, None)
+            if callable(fn):
+                return list(fn())
+        # fall back to a recall that ranks the whole namespace, then ignore the ranking
+        return list(mem.recall(self.query or "", strategy="goal", k=max(1, len(mem))))
+
+    async def _exemplars_for_step(self, first: bool) -> None:
+        if not first:
+            return
+        items = await asyncio.to_thread(self._all)
+        self.recalls += 1
+        rng = self._rng()
+        chosen = rng.sample(items, min(self.k, len(items)))
+        self.exemplars = [render_exemplar(r) for r in chosen]
+        self.exemplar_ids.append([str(getattr(getattr(r, "experience", r), "id", "?")) for r in chosen])
+
+
+class _NoMemory:
+    """Stands in for a pool where none is needed (fixed few-shot)."""
+
+    async def arecall(self, *a: Any, **k: Any) -> list[Any]:
+        return []
+
+    def add(self, *a: Any, **k: Any) -> bool:
+        return False
+
+    async def aadd(self, *a: Any, **k: Any) -> bool:
+        return False

@@ -1,0 +1,200 @@
+"""Prompt text of the LLM policies, written for seer-env from the method's description (spec/seer.md).
+
+Structure of the SEER solver prompt (one user message, as the reference sends it): what to do and the
+call format, the tools, the trace format, the exemplars between "Here are some examples:" and
+"(END OF EXAMPLES)", then the question and the scratchpad (hint line, then `Step n: ...` /
+`Result n: ...`). The classifier prompt lists the env's intent labels and asks for one label in
+square brackets at the end; the last bracketed label is taken.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from seer_env.types import ToolSpec
+
+CALL_BEGIN = "<CALL_BEGIN>"
+CALL_END = "<CALL_END>"
+END_OF_EXAMPLES = "(END OF EXAMPLES)"
+EXAMPLES_HEADER = "Here are some examples:"
+CLASSIFY_MARKER = "Reply with exactly one label"
+
+# What each ToolQA intent label covers, for the classifier.
+TOOLQA_INTENTS: dict[str, str] = {
+    "flight": "US domestic flights of 2022 in a table: departure and arrival times, delays, airlines, "
+    "flight numbers, distances, cancellations",
+    "coffee": "a table of daily coffee futures prices: open, high, low, close, volume, by date",
+    "yelp": "a table of businesses listed on Yelp: name, address, city, state, postal code, star rating, "
+    "review count, opening hours, categories",
+    "airbnb": "a table of New York Airbnb listings: host, neighbourhood, price, room type, minimum nights, "
+    "reviews, availability",
+    "dblp": "the DBLP graphs of papers and authors: who wrote what, co-authors, citations, venues, "
+    "numbers of papers or citations",
+    "scirex": "results reported in machine-learning papers: which method scores what on which dataset "
+    "under which metric",
+    "agenda": "a personal calendar: events, who attends them, when and where they happen",
+    "gsm8k": "grade-school math word problems to compute",
+}
+
+# The tool subset each ToolQA intent calls for (the reference's hint line, reworded).
+TOOLQA_HINTS: dict[str, str] = {
+    "flight": "Hint: a flights table question. Use LoadDB, FilterDB, GetValue, Calculate or SQLInterpreter "
+    "step by step, then Finish. Times need no conversion.",
+    "coffee": "Hint: a coffee prices table question. Use LoadDB, FilterDB, GetValue, Calculate or "
+    "SQLInterpreter step by step, then Finish.",
+    "yelp": "Hint: a yelp businesses table question. Use LoadDB, FilterDB, GetValue, Calculate or "
+    "SQLInterpreter step by step, then Finish.",
+    "airbnb": "Hint: an airbnb listings table question. Use LoadDB, FilterDB, GetValue, Calculate or "
+    "SQLInterpreter step by step, then Finish.",
+    "dblp": "Hint: a DBLP graph question. Use LoadGraph, then NeighbourCheck, NodeCheck or EdgeCheck, "
+    "then Finish.",
+    "scirex": "Hint: a paper results question. Use RetrieveScirex, then Finish.",
+    "agenda": "Hint: a calendar question. Use RetrieveAgenda, then Finish.",
+    "gsm8k": "Hint: a math word problem. Use PythonInterpreter (put the result in a variable named answer), "
+    "then Finish.",
+}
+
+
+def tool_specs_from_info(info: dict[str, Any]) -> list[ToolSpec]:
+    """The env's tools as `ToolSpec`s, from the OpenAI schemas in reset info."""
+    specs = []
+    for t in info.get("tools") or []:
+        fn = t.get("function", t) if isinstance(t, dict) else None
+        if not isinstance(fn, dict) or not fn.get("name"):
+            continue
+        specs.append(
+            ToolSpec(
+                fn["name"],
+                fn.get("description", ""),
+                fn.get("parameters") or {"type": "object", "properties": {}},
+            )
+        )
+    return specs
+
+
+def tools_block(tools: Sequence[ToolSpec]) -> str:
+    lines = []
+    for i, t in enumerate(tools, 1):
+        desc = " ".join((t.description or "").split())
+        lines.append(f"({i}) {t.signature()}: {desc}")
+    return "\n".join(lines)
+
+
+def intent_hint(intent: str | None, hints: dict[str, str] | None = None) -> str:
+    table = TOOLQA_HINTS if hints is None else hints
+    if intent and intent in table:
+        return table[intent]
+    return "Hint: None"
+
+
+def classify_prompt(query: str, labels: Sequence[str], descriptions: dict[str, str] | None = None) -> str:
+    descriptions = TOOLQA_INTENTS if descriptions is None else descriptions
+    label_lines = "\n".join(
+        f"[{label}]: {descriptions[label]}" if label in descriptions else f"[{label}]" for label in labels
+    )
+    example = labels[0] if labels else "label"
+    return (
+        "Sort the question below into the kind of task it is, so that the right tools and worked "
+        "examples can be chosen for it.\n\n"
+        f"The kinds of task:\n{label_lines}\n\n"
+        f"Think in one or two sentences about what the question asks and where its answer would be "
+        f"found. {CLASSIFY_MARKER}, in square brackets, as the last thing you write, e.g. [{example}].\n\n"
+        f"Question: {query}\nThoughts:"
+    )
+
+
+_LABEL = re.compile(r"\[([^\[\]]+)\]")
+
+
+def parse_intent(text: str, labels: Sequence[str]) -> str | None:
+    """The last `[label]` in the reply that is one of `labels` (exact, then case-insensitive)."""
+    found = _LABEL.findall(text or "")
+    for cand in reversed(found):
+        cand = cand.strip()
+        if cand in labels:
+            return cand
+    lower = {label.lower(): label for label in labels}
+    for cand in reversed(found):
+        if cand.strip().lower() in lower:
+            return lower[cand.strip().lower()]
+    return None
+
+
+def solver_prompt(
+    *,
+    tools: Sequence[ToolSpec],
+    exemplars: Sequence[str],
+    question: str,
+    scratchpad: str,
+    action_format: str = "text",
+) -> str:
+    """The SEER / few-shot solver prompt: one user message."""
+    if action_format == "tools":
+        call_rule = (
+            "Call exactly one of the tools through function calling. You may write a short thought "
+            "before the call."
+        )
+    else:
+        call_rule = (
+            f"Write a short thought, then exactly one tool call as {CALL_BEGIN}TOOL[PARAMETERS]{CALL_END}, "
+            "and stop there: the result of the call will be given to you."
+        )
+    parts = [
+        "You solve questions step by step with tools. At each step choose the one tool call that "
+        f"brings you closest to the answer, with its parameters. {call_rule} When you know the answer, "
+        "call Finish with it.",
+        "",
+        "Tools:",
+        tools_block(tools),
+        "(END OF TOOLS)",
+        "",
+        "A solution is written as:",
+        "Question: the question",
+        "Hint: which tools fit the question",
+        f"Step 1: a thought {CALL_BEGIN}TOOL[PARAMETERS]{CALL_END}",
+        "Result 1: what the tool returned",
+        "... (more steps and results)",
+        f"Step n: a thought {CALL_BEGIN}Finish[the answer]{CALL_END}",
+        "",
+    ]
+    if exemplars:
+        parts += [EXAMPLES_HEADER, "\n\n".join(e.strip() for e in exemplars), END_OF_EXAMPLES, ""]
+    parts += [f"Question: {question}", scratchpad.rstrip()]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def clean_solver_output(text: str) -> str:
+    """Drop `<think>` blocks; keep lines up to the first holding `<CALL_END>` (else the first line)."""
+    text = re.sub(r"<think>.*?</think>", "", text or "", flags=re.DOTALL).strip()
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if CALL_END in line:
+            return "\n".join(lines[: i + 1]).strip()
+    if CALL_BEGIN in text:  # an unclosed call may span lines; keep it whole
+        return text
+    return lines[0].strip() if lines else ""
+
+
+def react_prompt(*, tools: Sequence[ToolSpec], question: str, scratchpad: str) -> str:
+    """The zero-shot ReAct prompt (text actions)."""
+    return (
+        "Answer the question by alternating Thought, Action and Observation steps. A Thought reasons "
+        "about what to do next; an Action calls exactly one tool, written on one line as "
+        "Tool[arguments]; the Observation is what the tool returned. Finish[answer] gives the answer "
+        "and ends the task.\n\n"
+        f"Tools:\n{tools_block(tools)}\n(END OF TOOLS)\n\n"
+        "Write the next Thought and Action in this form and nothing after them:\n"
+        "Thought k: ...\nAction k: Tool[arguments]\n\n"
+        f"Question: {question}\n{scratchpad}"
+    ).rstrip() + "\n"
+
+
+def react_system_prompt() -> str:
+    """The zero-shot ReAct system message (function calling)."""
+    return (
+        "You answer the user's question by calling the tools you are given, one call at a time, and "
+        "reading what each returns. Think briefly before each call. When you know the answer, call "
+        "Finish with it."
+    )

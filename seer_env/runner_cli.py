@@ -1,0 +1,341 @@
+"""`seer-env run` and `seer-env report`, and the building of policies by name for the runner.
+
+Heavy imports (litellm, the pool, matplotlib) happen inside the functions, so `seer-env --help`
+stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+LLM_OPTION_KEYS = ("timeout", "max_retries", "temperature", "max_tokens", "cache_dir", "backoff_base")
+
+
+def _pool_path(pool: str | None, out: Path, label: str, n_accumulating: int) -> str:
+    """Where an accumulating policy's pool lives: `--pool` (one per policy when several accumulate)."""
+    if pool is None:
+        return str(out / f"pool-{label}.sqlite")
+    if "://" in pool:
+        if n_accumulating > 1:
+            raise SystemExit("--pool as a database URL serves one accumulating policy; run them separately")
+        return pool
+    if n_accumulating > 1:
+        p = Path(pool)
+        return str(p.with_name(f"{p.stem}-{label}{p.suffix or '.sqlite'}"))
+    return pool
+
+
+def build_policy_entries(
+    policies: list[str],
+    *,
+    out: Path,
+    model: str | None = None,
+    api_base: str | None = None,
+    api_key: str | None = None,
+    pool: str | None = None,
+    accumulate: str = "online",
+    llm_options: dict[str, Any] | None = None,
+    seer_options: dict[str, Any] | None = None,
+    react_options: dict[str, Any] | None = None,
+    embedder: str | None = None,
+    run_id: str | None = None,
+) -> list[Any]:
+    """`PolicyEntry`s for policy names; LLM policies share one client, pool policies one pool each."""
+    from seer_env.agents import LLM_POLICIES, POOL_POLICIES, policy_class
+    from seer_env.runner import PolicyEntry
+
+    llm_options = dict(llm_options or {})
+    seer_options = dict(seer_options or {})
+    react_options = dict(react_options or {})
+    client = None
+    if any(p.split(":")[0] in LLM_POLICIES for p in policies):
+        if not model:
+            raise SystemExit("LLM policies (react, fewshot, fewshot-random, seer) need --model")
+        from seer_env.llm import LLMClient, preload
+
+        preload()
+        client = LLMClient(model, api_base=api_base, api_key=api_key, **llm_options)
+    accumulate_on = accumulate != "none"
+    shared_embedder: list[Any] = []  # one embedder for all pools of the run (loading it takes seconds)
+
+    def get_embedder() -> Any:
+        if not shared_embedder:
+            from seer_env.pool.embedder import as_embedder
+
+            shared_embedder.append(as_embedder(embedder))
+        return shared_embedder[0]
+
+    pooled = [p for p in policies if p in POOL_POLICIES]
+    entries = []
+    for label in policies:
+        name = label
+        cls = policy_class(name)
+        memories: dict[str, Any] = {}
+
+        def factory(env_id: str, _name=name, _label=label, _cls=cls, _memories=memories) -> Any:
+            from seer_env.agents.seer import namespace_for, open_memory
+
+            ns = namespace_for(env_id)
+            if _name in ("random", "oracle"):
+                return _cls()
+            if _name == "react":
+                return _cls(client, **react_options)
+            kw = {k: v for k, v in seer_options.items() if v is not None}
+            kw["namespace"] = ns
+            if _name == "fewshot":
+                kw = {k: v for k, v in kw.items() if k not in ("strategy", "accumulate")}
+                return _cls(client, **kw)
+            if ns not in _memories:
+                path = _pool_path(pool, out, _label, len(pooled))
+                _memories[ns] = open_memory(path, ns, embedder=get_embedder())
+            kw["accumulate"] = accumulate_on and kw.get("accumulate", True)
+            kw["run_id"] = run_id
+            if _name == "fewshot-random":
+                kw.pop("strategy", None)
+            return _cls(client, _memories[ns], **kw)
+
+        describe: dict[str, Any] = {"policy": name}
+        if name in LLM_POLICIES and client is not None:
+            describe["llm"] = client.describe()
+        if name in POOL_POLICIES:
+            describe["pool"] = (
+                _pool_path(pool, out, label, len(pooled)) if "://" not in (pool or "") else "url"
+            )
+            describe["seer_options"] = seer_options
+        if name == "react":
+            describe["react_options"] = react_options
+        entries.append(
+            PolicyEntry(
+                label=label,
+                factory=factory,
+                model=model if name in LLM_POLICIES else None,
+                accumulates=name in POOL_POLICIES and accumulate_on and seer_options.get("accumulate", True),
+                needs_gold=bool(getattr(cls, "needs_gold", False)),
+                describe=describe,
+            )
+        )
+    return entries
+
+
+# -- progress ------------------------------------------------------------------------------------
+class Progress:
+    """A rich progress bar with the live success rate per policy (silent when not a terminal)."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled and sys.stderr.isatty()
+        self.stats: dict[str, list[int]] = {}
+        self._progress = None
+        self._task = None
+
+    def start(self, total: int, skipped: int) -> None:
+        if not self.enabled:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._progress = Progress(
+            TextColumn("[bold]episodes"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[rates]}"),
+            transient=False,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task("run", total=total, completed=skipped, rates="")
+
+    def update(self, record: dict[str, Any]) -> None:
+        s = self.stats.setdefault(record["policy"], [0, 0, 0])
+        s[0] += 1
+        s[1] += int(bool(record.get("success")))
+        s[2] += int(record.get("error") is not None)
+        if self._progress is not None:
+            rates = "  ".join(
+                f"{p} {ok / n:.0%}" + (f" ({err} err)" if err else "")
+                for p, (n, ok, err) in self.stats.items()
+            )
+            self._progress.update(self._task, advance=1, rates=rates)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+# -- run -----------------------------------------------------------------------------------------
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--env", required=False, default=None, help="env ids, comma separated")
+    p.add_argument(
+        "--policy",
+        default="random",
+        help="policies, comma separated: random,oracle,react,fewshot,fewshot-random,seer",
+    )
+    p.add_argument("--model", default=None, help="litellm model string, e.g. openai/gpt-4o-mini")
+    p.add_argument("--api-base", default=None, help="OpenAI-compatible endpoint (vLLM, a proxy, ...)")
+    p.add_argument("--api-key", default=None, help="API key (default: the provider's environment variable)")
+    p.add_argument("--tasks", default=None, help="task ids (comma separated) or a slice start:stop")
+    p.add_argument(
+        "--episodes", type=int, default=None, help="at most this many tasks per env (seeded sample)"
+    )
+    p.add_argument("--trials", type=int, default=1, help="trials per task (pass^k needs k)")
+    p.add_argument("--concurrency", type=int, default=8, help="episodes played at once")
+    p.add_argument(
+        "--pool",
+        default=None,
+        help="experience pool: SQLite path or SQLAlchemy URL (default OUT/pool-POLICY.sqlite)",
+    )
+    p.add_argument("--embedder", default=None, help="sentence-transformers model for a new pool")
+    p.add_argument("--out", default="runs/latest", help="output directory (results.jsonl, manifest.json)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--shuffle", action="store_true", help="play tasks in a seeded random order")
+    p.add_argument(
+        "--accumulate",
+        default="online",
+        help="pool updates: online, sequential (task order, reproducible), batch:N, none",
+    )
+    p.add_argument("--max-steps", type=int, default=50, help="runner safety cap on steps per episode")
+    p.add_argument(
+        "--env-kwargs", default=None, help='JSON object passed to gymnasium.make, e.g. {"scale": "small"}'
+    )
+    p.add_argument("--no-progress", action="store_true")
+    g = p.add_argument_group("LLM")
+    g.add_argument("--timeout", type=float, default=60.0, help="seconds per LLM call")
+    g.add_argument("--max-retries", type=int, default=4)
+    g.add_argument("--temperature", type=float, default=0.0)
+    g.add_argument("--max-tokens", type=int, default=1024)
+    g.add_argument("--cache-dir", default=None, help="on-disk LLM response cache")
+    g.add_argument("--backoff-base", type=float, default=1.0, help="first retry's mean delay in seconds")
+    s = p.add_argument_group("SEER and few-shot")
+    s.add_argument("--strategy", choices=("process", "goal", "hybrid"), default="process")
+    s.add_argument("-k", "--k", dest="k", type=int, default=4, help="exemplars recalled")
+    s.add_argument("--seer-max-steps", type=int, default=6, help="SEER's step cap, Finish included")
+    s.add_argument(
+        "--continue-on-error", action="store_true", help="go on after a failed step (the reference stops)"
+    )
+    s.add_argument("--no-hints", action="store_true", help="no intent hint line in the prompt")
+    s.add_argument("--no-classify", action="store_true", help="no intent classification")
+    s.add_argument("--action-format", choices=("text", "tools"), default="text")
+    s.add_argument("--no-prefetch", action="store_true", help="recall only when the step starts")
+    p.add_argument(
+        "--protocol",
+        default=None,
+        choices=("seer-toolqa",),
+        help="run the paper's ToolQA protocol (domain order, easy then hard, one pool, k=4, process) "
+        "and print the paper-shaped tables",
+    )
+    p.add_argument("--data-dir", default=None, help="ToolQA data directory for --protocol seer-toolqa")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if args.protocol == "seer-toolqa":
+        from seer_env.paper import run_protocol_cli
+
+        return run_protocol_cli(args)
+    if not args.env:
+        console.print("[red]--env is required[/red]")
+        return 2
+    from seer_env.runner import Runner
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    envs = [e.strip() for e in args.env.split(",") if e.strip()]
+    policies = [p.strip() for p in args.policy.split(",") if p.strip()]
+    env_kwargs = json.loads(args.env_kwargs) if args.env_kwargs else {}
+    llm_options = {
+        "timeout": args.timeout,
+        "max_retries": args.max_retries,
+        "temperature": args.temperature,
+        "max_tokens": args.max_tokens,
+        "cache_dir": args.cache_dir,
+        "backoff_base": args.backoff_base,
+    }
+    seer_options = {
+        "strategy": args.strategy,
+        "k": args.k,
+        "max_steps": args.seer_max_steps,
+        "continue_on_error": args.continue_on_error,
+        "hints": not args.no_hints,
+        "classify": not args.no_classify,
+        "action_format": args.action_format,
+        "prefetch": not args.no_prefetch,
+        "seed": args.seed,
+    }
+    entries = build_policy_entries(
+        policies,
+        out=out,
+        model=args.model,
+        api_base=args.api_base,
+        api_key=args.api_key,
+        pool=args.pool,
+        accumulate=args.accumulate,
+        llm_options=llm_options,
+        seer_options=seer_options,
+        react_options={"action_format": args.action_format},
+        embedder=args.embedder,
+        run_id=out.name,
+    )
+    config = {k: v for k, v in vars(args).items() if k not in ("func", "api_key")}
+    progress = Progress(enabled=not args.no_progress)
+    runner = Runner(
+        envs,
+        entries,
+        out,
+        tasks=args.tasks,
+        episodes=args.episodes,
+        trials=args.trials,
+        concurrency=args.concurrency,
+        seed=args.seed,
+        shuffle=args.shuffle,
+        accumulate=args.accumulate,
+        env_kwargs={"*": env_kwargs} if env_kwargs else None,
+        max_steps=args.max_steps,
+        config=config,
+        on_record=progress.update,
+        on_plan=progress.start,
+    )
+    try:
+        counts = asyncio.run(runner.run())
+    except KeyboardInterrupt:
+        progress.stop()
+        console.print(
+            f"[yellow]interrupted[/yellow]: finished episodes are saved in {out}; run again to resume"
+        )
+        return 130
+    finally:
+        progress.stop()
+    console.print(
+        f"{counts['done']} episodes played ({counts['skipped']} already recorded), "
+        f"{counts['success']} succeeded, {counts['errors']} errors; results in {out / 'results.jsonl'}"
+    )
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from seer_env.report import make_report
+
+    try:
+        make_report(args.dir, out=args.out, plots=not args.no_plots, print_tables=True)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser("run", help="play policies on envs and record every episode")
+    add_run_arguments(run)
+    run.set_defaults(func=run_command)
+    rep = subparsers.add_parser("report", help="tables and plots of a run directory")
+    rep.add_argument("dir", help="a run directory (with results.jsonl)")
+    rep.add_argument("--out", default=None, help="where to write report.md and PNGs (default: DIR)")
+    rep.add_argument("--no-plots", action="store_true")
+    rep.set_defaults(func=report_command)

@@ -1,0 +1,117 @@
+"""A scripted "model" for the fake OpenAI server: it reads the prompt and answers like an LLM would.
+
+It stands in for a chat model behind an OpenAI-compatible endpoint. It knows each question's intent
+and gold tool chain (`answers`: query -> (intent, [ToolCall])), recognises the prompt kinds seer-env
+sends (the SEER/few-shot solver prompt, the intent classifier, ReAct in text and in function-calling
+form), counts the steps already taken in the scratchpad, and answers with the next gold call. For
+questions in `wrong`, it finishes with a wrong answer on purpose. Unknown questions get
+`Finish[unknown]`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import Counter
+from typing import Any
+
+from seer_env.agents.prompts import CALL_BEGIN, CALL_END, CLASSIFY_MARKER, END_OF_EXAMPLES
+
+from seer_env.types import ToolCall
+from tests.harness.fake_server import prompt_text
+
+Answers = dict[str, tuple[str | None, list[ToolCall]]]
+
+
+class ScriptedModel:
+    def __init__(self, answers: Answers | None = None, wrong: set[str] | None = None):
+        self.answers: Answers = dict(answers or {})
+        self.wrong = set(wrong or ())
+        self.kinds: Counter = Counter()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_file(cls, path: str) -> ScriptedModel:
+        data = json.loads(open(path, encoding="utf-8").read())
+        answers = {
+            q: (v["intent"], [ToolCall.from_dict(c) for c in v["chain"]]) for q, v in data["answers"].items()
+        }
+        return cls(answers, set(data.get("wrong", [])))
+
+    def to_file(self, path: str) -> None:
+        data = {
+            "answers": {
+                q: {"intent": i, "chain": [c.to_dict() for c in ch]} for q, (i, ch) in self.answers.items()
+            },
+            "wrong": sorted(self.wrong),
+        }
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(data, f)
+
+    def _count(self, kind: str) -> None:
+        with self._lock:
+            self.kinds[kind] += 1
+
+    def _next_call(self, question: str, done: int) -> ToolCall:
+        intent, chain = self.answers.get(question.strip(), (None, []))
+        if done >= len(chain):
+            return ToolCall("Finish", {"answer": "unknown"})
+        call = chain[done]
+        if question.strip() in self.wrong and call.name == "Finish":
+            return ToolCall("Finish", {"answer": "WRONG-ON-PURPOSE"})
+        return call
+
+    def __call__(self, body: dict[str, Any]) -> dict[str, Any]:
+        text = prompt_text(body)
+        msgs = body.get("messages", [])
+        if CLASSIFY_MARKER in text:
+            self._count("classify")
+            q = _last_question(text)
+            intent = self.answers.get(q, (None, []))[0] or "unknown"
+            return {"content": f"The question asks about {intent} things. [{intent}]"}
+        if any(m.get("role") == "tool" for m in msgs) or (
+            body.get("tools") and msgs and msgs[0].get("role") == "system"
+        ):
+            # ReAct with function calling: the question is the first user message
+            self._count("react-tools")
+            q = next((m.get("content") or "" for m in msgs if m.get("role") == "user"), "")
+            done = sum(1 for m in msgs if m.get("role") == "tool")
+            call = self._next_call(q, done)
+            return {"content": "Next step.", "tool_calls": [{"name": call.name, "arguments": call.arguments}]}
+        if "Observation" in text or "Thought k:" in text:
+            self._count("react-text")
+            tail = _after_question(text)
+            q = tail.splitlines()[0] if tail else ""
+            done = len(re.findall(r"^Observation \d+:", tail, flags=re.M))
+            call = self._next_call(q, done)
+            return {"content": f" I should use {call.name}.\nAction {done + 1}: {call.text()}"}
+        self._count("solver")
+        tail = _after_question(text)
+        q = tail.splitlines()[0] if tail else ""
+        done = len(re.findall(r"^Result \d+:", tail, flags=re.M))
+        call = self._next_call(q, done)
+        if body.get("tools"):
+            return {
+                "content": "Calling a tool.",
+                "tool_calls": [{"name": call.name, "arguments": call.arguments}],
+            }
+        return {
+            "content": f" I will use {call.name} now. {CALL_BEGIN}{call.text()}{CALL_END}\nResult: made up"
+        }
+
+
+def _after_question(text: str) -> str:
+    """The text after the last `Question: ` that follows the exemplars (the live question)."""
+    start = text.rfind(END_OF_EXAMPLES)
+    body = text[start:] if start >= 0 else text
+    i = body.rfind("\nQuestion: ")
+    if i < 0:
+        i = body.rfind("Question: ")
+        return body[i + len("Question: ") :] if i >= 0 else ""
+    return body[i + len("\nQuestion: ") :]
+
+
+def _last_question(text: str) -> str:
+    m = re.findall(r"Question: (.*)", text)
+    return m[-1].strip() if m else ""
