@@ -9,10 +9,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from seer_env.envs.toolqa.env import ToolQAEnv
-    from seer_env.envs.toolqa.questions import Question, load_questions
-    from seer_env.envs.toolqa.scoring import score_answer
-    from seer_env.envs.toolqa.tools import TOOL_SPECS
+    from seer_env.envs.toolqa.env import ToolQAEnv  # noqa: F401
+    from seer_env.envs.toolqa.questions import Question, load_questions  # noqa: F401
+    from seer_env.envs.toolqa.scoring import score_answer  # noqa: F401
+    from seer_env.envs.toolqa.tools import TOOL_SPECS  # noqa: F401
 
 _EXPORTS = {
     "ToolQAEnv": "seer_env.envs.toolqa.env",

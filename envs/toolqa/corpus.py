@@ -558,7 +558,9 @@ def sqlite_db(root: Path, name: str) -> Path:
                 for start in range(0, table.n_rows, step):
                     stop = min(start + step, table.n_rows)
                     columns = [cats[j][np.asarray(table.codes[j][start:stop])] for j in range(len(cols))]
-                    con.executemany(f'INSERT INTO "{table_name}" VALUES ({marks})', zip(*columns))
+                    con.executemany(
+                        f'INSERT INTO "{table_name}" VALUES ({marks})', zip(*columns, strict=True)
+                    )
                 con.commit()
             finally:
                 con.close()

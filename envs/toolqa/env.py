@@ -87,7 +87,7 @@ class ToolQAEnv(gym.Env):
         self._questions = self._load(questions, domains, question_ids)
         self._check_corpus()
         self.task_ids = self._make_task_ids(self._questions)
-        self._by_id = dict(zip(self.task_ids, self._questions))
+        self._by_id = dict(zip(self.task_ids, self._questions, strict=False))
         self.tool_specs = tool_specs(answer_var)
         self._tools = {t.name: t for t in self.tool_specs}
         self._tool_schemas = [t.openai() for t in self.tool_specs]

@@ -651,7 +651,9 @@ class _SQLRunner:
             finally:
                 self._deadline = 0.0
         more = len(rows) > self.max_rows
-        lines = [", ".join(f"{k}: {v}" for k, v in zip(keys, row)) for row in rows[: self.max_rows]]
+        lines = [
+            ", ".join(f"{k}: {v}" for k, v in zip(keys, row, strict=False)) for row in rows[: self.max_rows]
+        ]
         text = "\n".join(lines)
         if more:
             text += f"\n...[only the first {self.max_rows} rows are shown]"

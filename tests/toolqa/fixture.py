@@ -96,7 +96,7 @@ def _flights(rng: np.random.Generator) -> pd.DataFrame:
     ]
     day = [1 + (i * 7) % 28 for i in range(n)]
     month = [1 + (i // 50) for i in range(n)]
-    date = [f"2022-{m:02d}-{d:02d}" for m, d in zip(month, day)]
+    date = [f"2022-{m:02d}-{d:02d}" for m, d in zip(month, day, strict=False)]
     crs_dep = rng.integers(500, 2300, n)
     crs_dep = np.where(crs_dep % 100 >= 60, crs_dep - 40, crs_dep)
     dep_delay = rng.integers(-15, 90, n).astype(float)
@@ -348,6 +348,13 @@ def write_questions(root: Path) -> None:
         with open(folder / f"{stem}-{diff}.jsonl", "w", encoding="utf-8") as f:
             for k, (q, a) in enumerate(items):
                 f.write(json.dumps({"qid": f"{diff}-{dom}-{k:04d}", "question": q, "answer": a}) + "\n")
+            # the released files' quirks: a bare NaN answer, a yelp qid inside airbnb-hard
+            if (diff, dom) == ("easy", "airbnb"):
+                q = "What is the last review date of Cozy room 1 ★ (id: 32113511) in Hell's Kitchen?"
+                f.write('{"qid": "easy-airbnb-0001", "question": ' + json.dumps(q) + ', "answer": NaN}\n')
+            if (diff, dom) == ("hard", "airbnb"):
+                q = "What is the average review rates within 5 miles from Sunny Loft in Bushwick?"
+                f.write(json.dumps({"qid": "hard-yelp-0000", "question": q, "answer": "3.0"}) + "\n")
 
 
 def build_fixture(root: str | Path) -> Path:
