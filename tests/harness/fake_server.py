@@ -47,7 +47,8 @@ class FakeOpenAIServer:
     """A scripted chat-completions server on 127.0.0.1, in a background thread.
 
     faults: rates in [0, 1] for "429", "500", "hang", "malformed", "empty" (drawn once per call, in
-    that order, from one seeded generator). `latency` seconds are added to every answer;
+    that order, from one seeded generator); `fault_sequence` scripts the first calls' faults (also
+    "400"). `latency` seconds are added to every answer;
     `hang_seconds` is how long a hang lasts (longer than the client's timeout).
     """
 
@@ -60,10 +61,13 @@ class FakeOpenAIServer:
         hang_seconds: float = 5.0,
         seed: int = 0,
         record: bool = True,
+        fault_sequence: list[str | None] | None = None,
     ):
         self.brain = brain
         self.latency = latency
         self.faults = dict(faults or {})
+        # faults for the first calls, in order (None: answer normally), before the random rates apply
+        self.fault_sequence = list(fault_sequence or [])
         self.hang_seconds = hang_seconds
         self.rng = random.Random(seed)
         self.record = record
@@ -120,6 +124,11 @@ class FakeOpenAIServer:
     # -- answering ----------------------------------------------------------------------------
     def _draw_fault(self) -> str | None:
         with self._lock:
+            if self.fault_sequence:
+                kind = self.fault_sequence.pop(0)
+                if kind:
+                    self.fault_counts[kind] += 1
+                return kind
             for kind in ("429", "500", "hang", "malformed", "empty"):
                 rate = self.faults.get(kind, 0.0)
                 if rate and self.rng.random() < rate:
@@ -138,6 +147,10 @@ class FakeOpenAIServer:
         if fault == "429":
             return web.json_response(
                 {"error": {"message": "rate limited", "type": "rate_limit", "code": 429}}, status=429
+            )
+        if fault == "400":
+            return web.json_response(
+                {"error": {"message": "bad request", "type": "invalid_request"}}, status=400
             )
         if fault == "500":
             return web.json_response({"error": {"message": "boom", "type": "server_error"}}, status=500)
