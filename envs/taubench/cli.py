@@ -1,0 +1,135 @@
+"""`seer-env taubench run`: SEER on τ-bench through τ-bench's own runner.
+
+    seer-env taubench run --env retail --model gpt-4o-mini --model-provider openai \
+        --user-model gpt-4o --user-model-provider openai --task-split test --num-trials 3
+
+Options follow τ-bench's `run.py` (names and defaults), plus SEER's (pool, k, strategy, ...). The user
+strategy also takes the offline `scripted` and `replay` simulators (`--user-data` gives their data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+log = logging.getLogger(__name__)
+
+USER_STRATEGIES = ("llm", "react", "verify", "reflection", "human", "scripted", "replay")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("taubench", help="run SEER on τ-bench through τ-bench's own runner")
+    sub = p.add_subparsers(dest="taubench_command", metavar="COMMAND")
+    r = sub.add_parser("run", help="run SEER as a τ-bench agent; writes τ-bench's results file")
+    t = r.add_argument_group("τ-bench (as its run.py)")
+    t.add_argument("--env", choices=("retail", "airline"), default="retail")
+    t.add_argument("--model", required=True, help="the agent's model (litellm name)")
+    t.add_argument(
+        "--model-provider", default=None, help="litellm provider (default: from --model, or openai)"
+    )
+    t.add_argument("--user-model", default="gpt-4o")
+    t.add_argument("--user-model-provider", default=None, help="litellm provider of the user model")
+    t.add_argument("--user-strategy", choices=USER_STRATEGIES, default="llm")
+    t.add_argument(
+        "--user-data", default=None, help="scripted: JSON {task: [messages]}; replay: results file"
+    )
+    t.add_argument("--task-split", choices=("train", "test", "dev"), default="test")
+    t.add_argument("--task-ids", type=int, nargs="+", default=None)
+    t.add_argument("--start-index", type=int, default=0)
+    t.add_argument("--end-index", type=int, default=-1)
+    t.add_argument("--num-trials", type=int, default=1)
+    t.add_argument("--max-concurrency", type=int, default=1)
+    t.add_argument("--seed", type=int, default=10)
+    t.add_argument("--shuffle", type=int, default=0)
+    t.add_argument("--temperature", type=float, default=0.0)
+    t.add_argument("--log-dir", default="results")
+    s = r.add_argument_group("SEER")
+    s.add_argument(
+        "--pool",
+        default=None,
+        help="pool: SQLite path or SQLAlchemy URL (default LOG_DIR/seer-pool-ENV.sqlite)",
+    )
+    s.add_argument("--embedder", default=None, help="sentence-transformers model for a new pool")
+    s.add_argument("--no-recall", action="store_true", help="no pool: the plain tool-calling agent")
+    s.add_argument("-k", "--k", dest="k", type=int, default=4, help="conversations recalled")
+    s.add_argument("--strategy", choices=("goal", "process", "hybrid"), default="hybrid")
+    s.add_argument("--min-similarity", type=float, default=None)
+    s.add_argument(
+        "--accumulate-splits",
+        default="train",
+        help="splits whose successes enter the pool (comma separated; 'any')",
+    )
+    s.add_argument("--no-accumulate", action="store_true", help="never add to the pool")
+    s.add_argument("--no-predict-intent", action="store_true", help="no intent prediction call")
+    s.add_argument(
+        "--write-tools", default=None, help="state-changing tools that make up intents (comma separated)"
+    )
+    s.add_argument("--max-num-steps", type=int, default=30, help="model replies per conversation")
+    s.add_argument("--api-base", default=None, help="OpenAI-compatible endpoint for the agent's model")
+    r.set_defaults(func=run_command)
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+def _csv(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+    from seer_env.envs.taubench._compat import TauBenchNotInstalled
+    from seer_env.envs.taubench.runner import TauRunOptions, run_tau
+
+    console = Console(stderr=True)
+    splits = _csv(args.accumulate_splits)
+    opts = TauRunOptions(
+        model=args.model,
+        env=args.env,
+        model_provider=args.model_provider,
+        user_model=args.user_model,
+        user_model_provider=args.user_model_provider,
+        user_strategy=args.user_strategy,
+        user_data=args.user_data,
+        task_split=args.task_split,
+        task_ids=args.task_ids,
+        start_index=args.start_index,
+        end_index=args.end_index,
+        num_trials=args.num_trials,
+        max_concurrency=args.max_concurrency,
+        seed=args.seed,
+        shuffle=args.shuffle,
+        temperature=args.temperature,
+        log_dir=args.log_dir,
+        pool=args.pool,
+        embedder=args.embedder,
+        recall=not args.no_recall,
+        k=args.k,
+        strategy=args.strategy,
+        min_similarity=args.min_similarity,
+        accumulate_splits=None if splits == ["any"] else splits,
+        accumulate=not args.no_accumulate,
+        predict_intent=not args.no_predict_intent,
+        write_tools=_csv(args.write_tools),
+        max_num_steps=args.max_num_steps,
+        api_base=args.api_base,
+    )
+    try:
+        out = run_tau(opts)
+    except (TauBenchNotInstalled, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
+    table = Table(title=f"SEER on τ-bench {args.env}/{args.task_split}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("episodes", str(len(out.results)))
+    table.add_row("average reward", f"{out.average_reward:.4f}")
+    for k, v in out.pass_hat_k.items():
+        table.add_row(f"pass^{k}", f"{v:.4f}")
+    if out.pool_size is not None:
+        table.add_row("pool size", str(out.pool_size))
+        table.add_row("added this run", str(out.added_to_pool))
+    Console().print(table)
+    console.print(f"results (τ-bench format): {out.results_path}")
+    return 0

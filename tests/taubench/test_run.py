@@ -1,0 +1,172 @@
+"""SEER through τ-bench's own `run()` (patched factory, offline users), the CLI and the results file."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from tests.taubench.helpers import all_tasks, make_env, make_memory
+
+
+@pytest.fixture
+def llm():
+    from tests.taubench import scripted_llm
+
+    handler = scripted_llm.install()
+    for env_name, split in [("retail", "test"), ("retail", "train"), ("retail", "dev"), ("airline", "test")]:
+        env = make_env(env_name, split)
+        handler.set_plans(all_tasks(env_name, split), env.unwrapped.write_tools)
+    return handler
+
+
+def _opts(tmp_path, **kw):
+    from seer_env.envs.taubench.runner import TauRunOptions
+
+    base = dict(
+        model="oracle",
+        model_provider="seerscripted",
+        user_strategy="scripted",
+        log_dir=str(tmp_path / "results"),
+        seed=10,
+    )
+    base.update(kw)
+    return TauRunOptions(**base)
+
+
+def _parse_results(path):
+    from tau_bench.types import EnvRunResult
+
+    return [EnvRunResult.model_validate(r) for r in json.loads(path.read_text())]
+
+
+def test_run_through_tau_bench_runner_accumulates_from_train_only(llm, tmp_path):
+    import tau_bench.envs.base as base
+    import tau_bench.run as run_mod
+    from seer_env.envs.taubench.runner import run_tau
+
+    factory, load_user = run_mod.agent_factory, base.load_user
+    memory = make_memory(tmp_path)
+    out = run_tau(_opts(tmp_path, task_split="train", num_trials=2, max_concurrency=2), memory=memory)
+    assert run_mod.agent_factory is factory and base.load_user is load_user  # patches restored
+    n = len(all_tasks("retail", "train"))
+    assert len(out.results) == 2 * n and all(r.reward == 1.0 for r in out.results)
+    assert out.pass_hat_k == {1: 1.0, 2: 1.0}
+    assert len(memory) == n  # the second trial's copies are duplicates
+    parsed = _parse_results(out.results_path)
+    assert [(r.task_id, r.trial) for r in parsed] == [(r.task_id, r.trial) for r in out.results]
+    assert out.results_path.name.startswith("tool-calling-oracle-0.0_range_0--1_user-gpt-4o-llm_")
+    assert parsed[0].traj[0]["role"] == "system" and parsed[0].info["seer"]["added_to_pool"] in (True, False)
+
+    # the test split recalls from the pool but never adds to it
+    llm.requests.clear()
+    out = run_tau(_opts(tmp_path, task_split="test", task_ids=[0, 3]), memory=memory)
+    assert [r.reward for r in out.results] == [1.0, 1.0]
+    assert len(memory) == n and out.added_to_pool == 0
+    assert all(r.info["seer"]["recalled_ids"][0] for r in out.results)
+    assert any("Past conversations that ended well" in r["messages"][0]["content"] for r in llm.requests)
+
+
+def test_failed_episodes_are_recorded_not_added(llm, tmp_path):
+    from seer_env.envs.taubench.runner import run_tau
+
+    memory = make_memory(tmp_path)
+    out = run_tau(_opts(tmp_path, model="lazy", task_split="train"), memory=memory)
+    assert [r.reward for r in out.results] == [0.0] * len(all_tasks("retail", "train"))
+    assert len(memory) == 0 and out.pass_hat_k == {1: 0.0}
+
+
+def test_pass_hat_k_matches_tau_bench_display_metrics(capsys):
+    from seer_env.envs.taubench.runner import pass_hat_k
+    from tau_bench.run import display_metrics
+    from tau_bench.types import EnvRunResult
+
+    rng = random.Random(0)
+    results = [
+        EnvRunResult(task_id=t, reward=float(rng.random() < 0.6), info={}, traj=[], trial=i)
+        for i in range(4)
+        for t in range(7)
+    ]
+    display_metrics(results)
+    printed = capsys.readouterr().out
+    ours = pass_hat_k(results)
+    assert len(ours) == 4
+    for k, v in ours.items():
+        assert f"k={k}: {v}" in printed
+
+
+def test_out_of_range_seed_is_refused_up_front(llm, tmp_path):
+    from seer_env.envs.taubench.runner import run_tau
+
+    n = len(all_tasks("retail", "test"))
+    bad = next(s for s in range(1000) if random.Random(s).randint(0, n) == n)
+    with pytest.raises(ValueError, match="issue #36"):
+        run_tau(_opts(tmp_path, seed=bad, recall=False))
+
+
+def test_cli_writes_tau_bench_results_and_prints_pass_k(llm, tmp_path, capsys):
+    from seer_env.cli import main
+
+    log_dir = tmp_path / "cli"
+    rc = main(
+        [
+            "taubench",
+            "run",
+            "--env",
+            "airline",
+            "--model",
+            "oracle",
+            "--model-provider",
+            "seerscripted",
+            "--user-strategy",
+            "scripted",
+            "--num-trials",
+            "2",
+            "--log-dir",
+            str(log_dir),
+            "--no-recall",
+        ]
+    )
+    assert rc == 0
+    out = capsys.readouterr()
+    assert "pass^2" in out.out and "1.0000" in out.out
+    files = list(log_dir.glob("*.json"))
+    assert len(files) == 1
+    parsed = _parse_results(files[0])
+    assert len(parsed) == 2 * len(all_tasks("airline", "test"))
+    assert all(r.reward == 1.0 for r in parsed)
+
+
+def _talk(traj):
+    """A conversation without its tool-call ids (the scripted LLM numbers them per process)."""
+    return [
+        (m["role"], m.get("content"), [c["function"]["name"] for c in m.get("tool_calls") or []])
+        for m in traj
+    ]
+
+
+def test_replay_user_reproduces_a_recorded_run(llm, tmp_path):
+    """A run's results file (here from a scripted user) replays the same conversations."""
+    from seer_env.envs.taubench.runner import run_tau
+
+    scripts = {"0": ["Hello, I need to cancel an order.", "It is #W0000001.", "###STOP###"]}
+    scripts_path = tmp_path / "scripts.json"
+    scripts_path.write_text(json.dumps(scripts))
+    first = run_tau(_opts(tmp_path, user_data=str(scripts_path), recall=False, log_dir=str(tmp_path / "a")))
+    again = run_tau(
+        _opts(
+            tmp_path,
+            user_strategy="replay",
+            user_data=str(first.results_path),
+            recall=False,
+            log_dir=str(tmp_path / "b"),
+        )
+    )
+    assert [r.reward for r in again.results] == [r.reward for r in first.results]
+    assert [_talk(r.traj) for r in again.results] == [_talk(r.traj) for r in first.results]
+    assert first.results[0].traj[1]["content"] == "Hello, I need to cancel an order."
+    # and the gym env with a replay user answers the same first message
+    env = make_env("retail", user_strategy="replay", user_data=str(first.results_path))
+    obs, _ = env.reset(options={"task_id": "0"})
+    assert obs == "Hello, I need to cancel an order."
