@@ -108,3 +108,33 @@ def test_step_cap_ends_with_reward_zero(llm, tmp_path):
     res = agent.solve(env.unwrapped.tau_env, task_index=0, max_num_steps=2)
     assert res.reward == 0.0 and res.info.get("reward_info") is None
     assert len([m for m in res.messages if m["role"] == "assistant"]) == 2
+
+
+def test_seer_policy_plays_through_the_harness_runner(llm, tmp_path):
+    """The same agent logic as a seer-env Policy, run by `seer-env run`'s Runner on TauBench-retail-v0."""
+    from seer_env.envs.taubench.policy import SeerTauPolicy
+    from seer_env.llm import LLMClient
+    from seer_env.runner import PolicyEntry, Runner, read_records, run_sync
+
+    memory = make_memory(tmp_path)
+    client = LLMClient("seerscripted/oracle")
+    entry = PolicyEntry(
+        label="seer-tau", factory=lambda env_id: SeerTauPolicy(client, memory), accumulates=True
+    )
+    out = tmp_path / "run"
+    runner = Runner(
+        ["TauBench-retail-v0"],
+        [entry],
+        out,
+        env_kwargs={"*": {"user_strategy": "scripted", "task_split": "train"}},
+        concurrency=1,
+        fsync=False,
+    )
+    run_sync(runner)
+    records = read_records(out / "results.jsonl")
+    n = len(all_tasks("retail", "train"))
+    assert len(records) == n and all(r["success"] for r in records), [r.get("error") for r in records]
+    assert len(memory) == n
+    # the model never saw `respond` as a tool: replies to the user are plain messages
+    tool_names = {t["function"]["name"] for r in llm.requests if r["tools"] for t in r["tools"]}
+    assert "respond" not in tool_names and "cancel_pending_order" in tool_names
