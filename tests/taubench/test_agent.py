@@ -113,6 +113,7 @@ def test_step_cap_ends_with_reward_zero(llm, tmp_path):
 def test_seer_policy_plays_through_the_harness_runner(llm, tmp_path):
     """The same agent logic as a seer-env Policy, run by `seer-env run`'s Runner on TauBench-retail-v0."""
     from seer_env.envs.taubench.policy import SeerTauPolicy
+
     from seer_env.llm import LLMClient
     from seer_env.runner import PolicyEntry, Runner, read_records, run_sync
 
