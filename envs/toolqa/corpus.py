@@ -177,6 +177,9 @@ class Table:
         self.cats = cats
         self._index = {c: j for j, c in enumerate(self.columns)}
         self._floats: dict[int, np.ndarray] = {}
+        self._counts: dict[int, np.ndarray] = {}
+        self._postings: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._lock = threading.Lock()
 
     def col(self, column: str) -> int:
         """Column position; KeyError for an unknown column (as pandas raises)."""
@@ -190,6 +193,41 @@ class Table:
     def value(self, column: str, row: int) -> str:
         j = self.col(column)
         return self.cats[j][int(self.codes[j][row])]
+
+    def counts(self, j: int) -> np.ndarray:
+        """Rows per distinct value of column j (computed once)."""
+        c = self._counts.get(j)
+        if c is None:
+            c = np.bincount(self.codes[j], minlength=len(self.cats[j]))
+            self._counts[j] = c
+        return c
+
+    def postings(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row ids of column j grouped by value (`perm[offsets[v]:offsets[v + 1]]`, ascending), built once."""
+        p = self._postings.get(j)
+        if p is None:
+            with self._lock:
+                p = self._postings.get(j)
+                if p is None:
+                    perm = np.argsort(self.codes[j], kind="stable").astype(
+                        np.int32 if self.n_rows < 2**31 else np.int64
+                    )
+                    offsets = np.zeros(len(self.cats[j]) + 1, dtype=np.int64)
+                    np.cumsum(self.counts(j), out=offsets[1:])
+                    p = self._postings[j] = (perm, offsets)
+        return p
+
+    def rows_where(self, j: int, lut: np.ndarray, count: int) -> np.ndarray:
+        """Ascending row ids whose column-j value has `lut` True; `count` is how many there are."""
+        hits = np.flatnonzero(lut)
+        if count == 0 or len(hits) == 0:
+            return np.zeros(0, dtype=np.int64)
+        if count * 8 > self.n_rows or len(hits) > 256:
+            return np.flatnonzero(lut[self.codes[j]])
+        perm, offsets = self.postings(j)
+        parts = [perm[offsets[v] : offsets[v + 1]] for v in hits]
+        rows = parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
+        return rows.astype(np.int64)
 
     def cat_floats(self, j: int) -> np.ndarray:
         """The distinct values of column j as floats (NaN where not a number), for typed filters."""
@@ -336,7 +374,10 @@ def _read_table_cache(target: Path) -> Table:
     meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
     with open(target / "cats.json", encoding="utf-8") as f:
         cats = json.load(f)
-    codes = [np.load(target / f"codes_{j}.npy", mmap_mode="r") for j in range(len(meta["columns"]))]
+    # plain ndarray views of the mapped files (np.memmap's subclass overhead slows fancy indexing)
+    codes = [
+        np.asarray(np.load(target / f"codes_{j}.npy", mmap_mode="r")) for j in range(len(meta["columns"]))
+    ]
     return Table(meta["name"], meta["columns"], meta["n_rows"], codes, [_obj_array(c) for c in cats])
 
 

@@ -412,20 +412,12 @@ class ToolQAToolkit:
                 smask = np.where(numeric, nmask, smask)
         return smask
 
-    def tool_FilterDB(self, argument: str) -> ToolResult:
+    def _filter_sequential(self, conds: list[tuple[str, str | None, int, str]]) -> ToolResult | None:
+        """The reference's loop: narrow condition by condition; an empty result restores the start."""
         start_rows = self.rows
-        for cond in argument.split(", "):
-            op = next((o for o in (">=", "<=", ">", "<", "=") if o in cond), None)
-            if self.table is None:
-                return _err(MSG_FILTER_FAIL.format(cond))
+        for cond, op, j, value in conds:
             if op is None:
-                continue  # the reference matches no branch and moves on
-            parts = cond.split(op)
-            column, value = parts[0], parts[1]
-            try:
-                j = self.table.col(column)
-            except KeyError:
-                return _err(MSG_FILTER_FAIL.format(cond))
+                continue
             lut = self._match(j, op, value)
             codes = self.table.codes[j]
             if self.rows is None:
@@ -435,8 +427,51 @@ class ToolQAToolkit:
             if len(self.rows) == 0:
                 self.rows = start_rows
                 return _err(MSG_FILTER_EMPTY.format(cond))
+        return None
+
+    def tool_FilterDB(self, argument: str) -> ToolResult:
+        conds: list[tuple[str, str | None, int, str]] = []
+        bad: str | None = None
+        for cond in argument.split(", "):
+            if self.table is None:
+                return _err(MSG_FILTER_FAIL.format(cond))
+            op = next((o for o in (">=", "<=", ">", "<", "=") if o in cond), None)
+            if op is None:
+                conds.append((cond, None, -1, ""))  # the reference matches no branch and moves on
+                continue
+            parts = cond.split(op)
+            try:
+                j = self.table.col(parts[0])
+            except KeyError:
+                bad = cond  # conditions before it still apply, as in the reference
+                break
+            conds.append((cond, op, j, parts[1]))
         if self.table is None:
             return _err(MSG_FILTER_FAIL.format(argument))
+        # The conjunction does not depend on the order, so evaluate the most selective condition
+        # first (through per-value row lists) and the rest on its few rows; only an empty result
+        # needs the reference's order, to name the condition that emptied the table.
+        active = [(self._match(j, op, v), j) for _, op, j, v in conds if op is not None]
+        if active:
+            counts = [int(self.table.counts(j)[lut].sum()) for lut, j in active]
+            order = np.argsort(counts, kind="stable")
+            first_lut, first_j = active[order[0]]
+            rows = self.table.rows_where(first_j, first_lut, counts[order[0]])
+            if self.rows is not None:
+                rows = np.intersect1d(self.rows, rows, assume_unique=True)
+            for k in order[1:]:
+                if len(rows) == 0:
+                    break
+                lut, j = active[k]
+                rows = rows[lut[self.table.codes[j][rows]]]
+            if len(rows) == 0:
+                err = self._filter_sequential(conds)
+                if err is not None:
+                    return err
+            else:
+                self.rows = rows
+        if bad is not None:
+            return _err(MSG_FILTER_FAIL.format(bad))
         return ToolResult(MSG_FILTER_OK.format(self._count()))
 
     def tool_GetValue(self, argument: str) -> ToolResult:

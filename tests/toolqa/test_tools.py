@@ -314,3 +314,72 @@ def test_tool_specs_sampling_is_realistic():
     assert dbs <= {"flights", "coffee", "airbnb", "yelp"} and dbs
     assert all(space.contains(c) for c in calls)
     assert np.all([isinstance(v, str) for c in calls for v in c.arguments.values()])
+
+
+class _ReferenceTable:
+    """Stands in for the reference table toolkit (pandas frame cast with astype(str), boolean masks,
+    restore to the call's start on an empty result), to compare FilterDB/GetValue outputs with."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.full = frame
+        self.data = frame
+
+    def filter(self, argument: str) -> str:
+        start = self.data
+        for cond in argument.split(", "):
+            try:
+                for op in (">=", "<=", ">", "<", "="):
+                    if op in cond:
+                        col, val = cond.split(op)[:2]
+                        s = self.data[col]
+                        mask = {">=": s >= val, "<=": s <= val, ">": s > val, "<": s < val, "=": s == val}[op]
+                        self.data = self.data[mask]
+                        break
+                if len(self.data) == 0:
+                    self.data = start
+                    return T.MSG_FILTER_EMPTY.format(cond)
+            except KeyError:
+                return T.MSG_FILTER_FAIL.format(cond)
+        return T.MSG_FILTER_OK.format(len(self.data))
+
+    def get(self, col: str) -> str:
+        if len(self.data) == 1:
+            return str(self.data.iloc[0][col])
+        return ", ".join(self.data[col].tolist())
+
+
+def test_filterdb_matches_reference_on_random_queries(toolqa_root):
+    path = corpus.corpus_dir(toolqa_root) / corpus.TABLE_FILES["flights"]
+    frame = _reference_frame(path)
+    rng = np.random.default_rng(7)
+    cols = [
+        "Origin",
+        "Dest",
+        "FlightDate",
+        "IATA_Code_Marketing_Airline",
+        "Distance",
+        "DepTime",
+        "Cancelled",
+        "DayOfWeek",
+    ]
+    for episode in range(40):
+        ref = _ReferenceTable(frame)
+        kit = ToolQAToolkit(toolqa_root)
+        kit.run("LoadDB", "flights")
+        for _ in range(3):
+            conds = []
+            for _ in range(int(rng.integers(1, 6))):
+                kind = rng.random()
+                if kind < 0.05:
+                    conds.append("NoSuchColumn=1")
+                elif kind < 0.1:
+                    conds.append("no operator here")
+                else:
+                    c = cols[int(rng.integers(len(cols)))]
+                    v = frame[c].iloc[int(rng.integers(len(frame)))]
+                    op = ["=", "=", "=", ">", "<", ">=", "<="][int(rng.integers(7))]
+                    conds.append(f"{c}{op}{v}")
+            q = ", ".join(conds)
+            assert kit.run("FilterDB", q).observation == ref.filter(q), (episode, q)
+            for c in ("Flight_Number_Marketing_Airline", "DepTime"):
+                assert kit.run("GetValue", c).observation == ref.get(c), (episode, q, c)
