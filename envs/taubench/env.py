@@ -15,12 +15,15 @@ How the known τ-bench pitfalls (spec/taubench.md §10) are handled:
 - `max_steps` truncates with reward 0 (τ-bench never truncates);
 - tool arguments are deep-copied before τ-bench sees them (some tools store them by reference);
 - a tool that crashes outside τ-bench's try block (a None result fails pydantic), a `respond` with no or
-  None `content`, unparsable actions and unknown tools all become error observations, never exceptions;
+  None `content`, unparsable actions and unknown tools all become error observations, never exceptions
+  (only a failing user simulator raises, `UserSimulatorError`, and ends the episode);
 - the reward breakdown (`r_actions` from the data-hash match, which τ-bench drops for output tasks, and
   `r_outputs`/`outputs`) is in the last step's info.
 
 `user_strategy` takes τ-bench's strategies (llm, react, verify, reflection, human) and the offline
-ones of `seer_env.envs.taubench.users` (scripted, replay; their data comes from `user_data`).
+ones of `seer_env.envs.taubench.users` (scripted, replay; their data comes from `user_data`). The
+default is τ-bench's: an LLM user (`gpt-4o` via `openai`), which calls its model once when the env is
+built and at every `reset` and `respond`; pass `user_strategy="scripted"` to play offline.
 """
 
 from __future__ import annotations
@@ -55,6 +58,10 @@ RESPOND_SPEC = ToolSpec(
 )
 _SUCCESS_EPS = 1e-6
 _MAX_ERROR_CHARS = 500
+
+
+class UserSimulatorError(RuntimeError):
+    """The simulated user failed (an LLM error, a replay miss with `on_miss="error"`): not the agent's doing."""
 
 
 def _tool_spec(info: dict[str, Any]) -> ToolSpec:
@@ -263,6 +270,13 @@ class TauBenchEnv(gym.Env):
         try:
             resp = self._tau.step(types.Action(name=call.name, kwargs=kwargs))
         except Exception as exc:
+            if call.name == RESPOND:
+                # the content is a valid string, so this is the user simulator (or its LLM) failing,
+                # not a bad action: end the episode and let the runner record the error
+                self._over = True
+                raise UserSimulatorError(
+                    f"the τ-bench user simulator failed: {type(exc).__name__}: {exc}"
+                ) from exc
             log.debug("tau_bench step raised", exc_info=True)
             msg = f"{type(exc).__name__}: {exc}"[:_MAX_ERROR_CHARS]
             info["error"] = "bad_arguments" if bad_args else "tool_error"

@@ -327,3 +327,19 @@ def test_unknown_split_and_env_name_fail_like_tau_bench():
 
     with pytest.raises(ValueError, match="Unknown environment"):
         TauBenchEnv(env_name="bank", user_strategy="scripted")
+
+
+def test_a_failing_user_simulator_raises_and_ends_the_episode():
+    from seer_env.envs.taubench.env import UserSimulatorError
+    from seer_env.envs.taubench.users import replay_key
+
+    task = all_tasks("retail", "test")[0]
+    records = {replay_key(task.instruction, []): "Hello."}  # a recording of the opening only
+    env = make_env("retail", user_strategy="replay", user_data=records)
+    env.unwrapped.tau_env.user.on_miss = "error"
+    obs, _ = env.reset(options={"task_id": "0"})
+    assert obs == "Hello."
+    with pytest.raises(UserSimulatorError, match="ReplayMiss"):
+        env.step({"name": "respond", "arguments": {"content": "Off script"}})
+    with pytest.raises(RuntimeError, match="episode is over"):
+        env.unwrapped.step({"name": "think", "arguments": {"thought": "x"}})

@@ -16,7 +16,10 @@ import seer_env
 import gymnasium as gym
 assert "TauBench-retail-v0" in gym.registry
 assert "tau_bench" not in sys.modules and "litellm" not in sys.modules
-from seer_env.envs.taubench import users, intents  # the modules import; only use needs tau_bench
+from seer_env.envs.taubench import users, intents, agent, policy, cli, runner  # import without tau_bench
+assert agent.SeerTauAgent.__mro__[1] is object
+from seer_env.cli import main
+assert main(["taubench", "run", "--model", "m", "--user-strategy", "scripted"]) == 2
 try:
     gym.make("TauBench-retail-v0", user_strategy="scripted")
 except ImportError as exc:
@@ -36,3 +39,4 @@ def test_import_and_error_message_without_tau_bench():
     assert "ERROR:" in proc.stdout
     assert 'pip install "tau_bench @ git+https://github.com/sierra-research/tau-bench"' in proc.stdout
     assert "seer-env[taubench]" in proc.stdout
+    assert "tau-bench" in proc.stderr  # the CLI's error names the install command too
