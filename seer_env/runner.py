@@ -83,6 +83,12 @@ class PolicyEntry:
     describe: dict[str, Any] = field(default_factory=dict)
 
 
+def gym_id_of(env_label: str) -> str:
+    """An env label is a gym id, optionally with `#name` to tell apart several configurations of it
+    (e.g. `ToolQA-easy-v0#flight`, with its kwargs under that label in `env_kwargs`)."""
+    return env_label.split("#", 1)[0]
+
+
 def record_key(rec: dict[str, Any]) -> EpisodeKey:
     return (rec["env_id"], rec["policy"], str(rec["task_id"]), int(rec.get("trial", 0)))
 
@@ -243,7 +249,9 @@ class _Gates:
 class Runner:
     """Plays a plan of episodes and records them. See the module docstring.
 
-    envs: env ids for `gymnasium.make` (registered ids, or `module:Id`). policies: `PolicyEntry`s.
+    envs: env ids for `gymnasium.make` (registered ids, or `module:Id`), each optionally labelled
+    `id#name` (see `gym_id_of`). env_kwargs: kwargs by label, gym id, or "*" for all. policies:
+    `PolicyEntry`s.
     on_record(record): called after each record is written (progress bars).
     """
 
@@ -303,13 +311,20 @@ class Runner:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
 
+    def env_kwargs_for(self, env_id: str) -> dict[str, Any]:
+        """kwargs for an env label: by the label, else by its gym id, else `"*"`."""
+        gym_id = gym_id_of(env_id)
+        for key in (env_id, gym_id, "*"):
+            if key in self.env_kwargs:
+                return dict(self.env_kwargs[key])
+        return {}
+
     def _make_env_sync(self, env_id: str) -> Any:
         import gymnasium as gym
 
         import seer_env  # noqa: F401  (registers the ids)
 
-        kwargs = dict(self.env_kwargs.get(env_id, self.env_kwargs.get("*", {})))
-        return gym.make(env_id, disable_env_checker=True, **kwargs)
+        return gym.make(gym_id_of(env_id), disable_env_checker=True, **self.env_kwargs_for(env_id))
 
     async def _new_env(self, env_id: str) -> Any:
         lock = self._env_locks.setdefault(env_id, asyncio.Lock())
