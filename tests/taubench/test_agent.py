@@ -139,3 +139,34 @@ def test_seer_policy_plays_through_the_harness_runner(llm, tmp_path):
     # the model never saw `respond` as a tool: replies to the user are plain messages
     tool_names = {t["function"]["name"] for r in llm.requests if r["tools"] for t in r["tools"]}
     assert "respond" not in tool_names and "cancel_pending_order" in tool_names
+
+
+def _without_ids(messages):
+    out = []
+    for m in messages:
+        m = dict(m)
+        m.pop("tool_call_id", None)
+        if m.get("tool_calls"):
+            m["tool_calls"] = [{k: v for k, v in c.items() if k != "id"} for c in m["tool_calls"]]
+        out.append(m)
+    return out
+
+
+@pytest.mark.parametrize("env_name", ["retail", "airline"])
+def test_without_a_pool_seer_writes_what_tau_bench_tool_calling_agent_writes(llm, monkeypatch, env_name):
+    """Same scripted model, same tasks: identical messages, rewards and info (tool-call ids aside)."""
+    import litellm
+    import tau_bench.agents.tool_calling_agent as tca
+
+    # litellm >= 1.8x imports the optional `mcp` package for any call with tools unless told not to
+    monkeypatch.setattr(tca, "completion", lambda **kw: litellm.completion(_skip_mcp_handler=True, **kw))
+    env = make_env(env_name, "test")
+    tau = env.unwrapped.tau_env
+    baseline = tca.ToolCallingAgent(tau.tools_info, tau.wiki, "oracle", "seerscripted")
+    seer = _agent(env, None, "test")
+    for idx in range(len(tau.tasks)):
+        a = baseline.solve(tau, task_index=idx)
+        b = seer.solve(tau, task_index=idx)
+        assert a.reward == b.reward == 1.0
+        assert _without_ids(a.messages) == _without_ids(b.messages)
+        assert {k: v for k, v in b.info.items() if k != "seer"} == a.info
