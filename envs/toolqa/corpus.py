@@ -391,7 +391,7 @@ def parse_table_file(path: Path, name: str) -> Table:
 def load_table(root: Path, name: str) -> Table:
     """The named table (flights/coffee/airbnb/yelp) of the corpus at `root`, parsed once per process."""
     path = corpus_dir(root) / TABLE_FILES[name]
-    key = str(path.resolve())
+    key = _file_key(path)  # path, size and mtime: a rewritten file is read again
     table = _tables.get(key)
     if table is not None:
         return table
@@ -432,7 +432,7 @@ class DBLP:
 
 def load_dblp(root: Path) -> DBLP:
     base = corpus_dir(root)
-    key = str(base.resolve())
+    key = "|".join(_file_key(base / rel) for rel in DBLP_FILES.values())
     g = _graphs.get(key)
     if g is not None:
         return g
@@ -453,7 +453,7 @@ def load_dblp(root: Path) -> DBLP:
 def load_texts(root: Path, kind: str) -> list[str]:
     rel, field_name = TEXT_FILES[kind]
     path = corpus_dir(root) / rel
-    key = str(path.resolve())
+    key = _file_key(path)
     texts = _texts.get(key)
     if texts is None:
         with _key_lock(("texts", key)):
@@ -505,7 +505,7 @@ def load_retriever(root: Path, kind: str, embedder: str | Embedder | None = None
     rel, _ = TEXT_FILES[kind]
     path = corpus_dir(root) / rel
     fn, label = _embed_fn(embedder)
-    mem_key = (str(path.resolve()), label if label is not None else id(embedder))
+    mem_key = (_file_key(path), label if label is not None else id(embedder))
     r = _retrievers.get(mem_key)
     if r is not None:
         return r
@@ -568,7 +568,7 @@ def sqlite_db(root: Path, name: str) -> Path:
     """A read-only SQLite copy of a table as the reference's MySQL database holds it: every column text,
     missing values `---`, yelp/airbnb values cut to 250 characters. Built on first use, then cached."""
     path = corpus_dir(root) / TABLE_FILES[name]
-    key = str(path.resolve())
+    key = _file_key(path)
     db = _sqlite.get(key)
     if db is not None:
         return db

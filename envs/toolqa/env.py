@@ -52,6 +52,8 @@ class ToolQAEnv(gym.Env):
             all-MiniLM-L6-v2) or a callable `texts -> float32 array`.
         question_ids: keep only these task ids.
         answer_var: the variable PythonInterpreter returns (ToolQA `ans`, SEER `answer`).
+        max_obs_chars: cut longer tool outputs (retrievers excepted) as SEER does at 2048; None keeps
+            the reference's full output (GetValue on an unfiltered table returns every value).
     """
 
     metadata = {"render_modes": ["ansi"]}
@@ -73,6 +75,7 @@ class ToolQAEnv(gym.Env):
         python_timeout: float = 5.0,
         sql_timeout: float = 5.0,
         sql_max_rows: int = 1000,
+        max_obs_chars: int | None = None,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None")
@@ -83,6 +86,7 @@ class ToolQAEnv(gym.Env):
         self.max_steps = int(max_steps)
         self.scorer = scorer
         self.judge = judge
+        self.max_obs_chars = max_obs_chars
         self.root = _corpus.resolve_root(data_dir)
         self._questions = self._load(questions, domains, question_ids)
         self._check_corpus()
@@ -263,7 +267,14 @@ class ToolQAEnv(gym.Env):
             spec = self._tools[call.name]
             wrong_shape = set(call.arguments) != set(spec.param_names)
             info["error"] = "bad_arguments" if wrong_shape and res.error == "tool_error" else res.error
-        return res.observation
+        obs = res.observation
+        if (
+            self.max_obs_chars is not None
+            and len(obs) > self.max_obs_chars
+            and not call.name.startswith("Retrieve")
+        ):
+            obs = obs[: self.max_obs_chars] + "...[too long, cannot be fully displayed]"
+        return obs
 
     def render(self) -> str | None:
         if self.render_mode == "ansi":

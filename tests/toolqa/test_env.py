@@ -104,6 +104,18 @@ def test_max_steps_truncates(make_env):
     assert env.step("Calculate[2*3]")[0] == "6"
 
 
+def test_max_obs_chars(make_env):
+    env = make_env("easy", max_obs_chars=50)
+    env.reset(seed=0)
+    env.step("LoadDB[coffee]")
+    obs, *_ = env.step("GetValue[Date]")
+    assert obs == "2000-01-03, 2000-01-04, 2000-01-05, 2000-01-06, 20...[too long, cannot be fully displayed]"
+    full = make_env("easy")
+    full.reset(seed=0)
+    full.step("LoadDB[coffee]")
+    assert len(full.step("GetValue[Date]")[0].split(", ")) == 200
+
+
 def test_state_does_not_leak_across_episodes(make_env):
     env = make_env("easy")
     env.reset(seed=0)

@@ -48,6 +48,22 @@ def test_tables_hold_the_reference_strings(toolqa_root, name):
     assert corpus.load_table(toolqa_root, name) is table  # loaded once per process
 
 
+def test_rewritten_file_is_read_again(tmp_path):
+    from tests.toolqa.fixture import build_fixture
+
+    root = build_fixture(tmp_path)
+    path = corpus.corpus_dir(root) / corpus.TABLE_FILES["coffee"]
+    kit = ToolQAToolkit(root)
+    kit.run("LoadDB", "coffee")
+    kit.run("FilterDB", "Date=2000-01-03")
+    assert kit.run("GetValue", "Open").observation == "122.25"
+    text = path.read_text().replace("2000-01-03,122.25", "2000-01-03,99.5")
+    path.write_text(text)
+    kit.run("LoadDB", "coffee")
+    kit.run("FilterDB", "Date=2000-01-03")
+    assert kit.run("GetValue", "Open").observation == "99.5"
+
+
 def test_table_cache_reload_is_identical(toolqa_root):
     path = corpus.corpus_dir(toolqa_root) / corpus.TABLE_FILES["coffee"]
     fresh = corpus.parse_table_file(path, "coffee")
@@ -254,7 +270,7 @@ def test_retriever_default_model_and_disk_cache(toolqa_root):
     out = kit.run("RetrieveScirex", "perplexity of the language model on Penn Treebank").observation
     assert out.split("\n")[0] == SCIREX[2]
     key = (
-        str((corpus.corpus_dir(toolqa_root) / corpus.TEXT_FILES["scirex"][0]).resolve()),
+        corpus._file_key(corpus.corpus_dir(toolqa_root) / corpus.TEXT_FILES["scirex"][0]),
         "all-MiniLM-L6-v2",
     )
     first = corpus._retrievers.pop(key)
