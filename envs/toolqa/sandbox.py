@@ -35,26 +35,30 @@ if os.getuid() == 0 and cfg["drop"]:
 with contextlib.suppress(ValueError, OSError):
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
 resource.setrlimit(resource.RLIMIT_AS, (cfg["mem"], cfg["mem"]))
-_WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-_DENY = {"os.system", "os.fork", "os.forkpty", "os.kill", "os.killpg", "os.remove", "os.rename",
+def _install(write=os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND):
+    # constants live in the closure, not in __main__, so the user's code cannot edit them by name
+    deny = frozenset({"os.system", "os.fork", "os.forkpty", "os.kill", "os.killpg", "os.remove", "os.rename",
          "os.rmdir", "os.truncate", "os.chmod", "os.chown", "os.link", "os.symlink", "os.mkdir",
          "os.utime", "os.chflags", "os.lchflags", "os.setxattr", "os.removexattr", "os.startfile",
-         "shutil.rmtree", "shutil.move", "shutil.copyfile", "shutil.copytree", "pty.spawn"}
-_NO_IMPORT = {"ctypes", "_ctypes", "_posixsubprocess", "subprocess", "multiprocessing", "_multiprocessing",
-              "socket", "_socket", "pty", "asyncio", "concurrent"}
-def _hook(event, args):
-    if event == "import":
-        if str(args[0]).split(".")[0] in _NO_IMPORT:
-            raise ImportError("module " + str(args[0]) + " is not available here")
-    elif event == "open":
-        mode, flags = args[1], args[2]
-        if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (isinstance(flags, int) and flags & _WRITE):
-            raise PermissionError("writing files is not allowed here")
-    elif event in _DENY or event.startswith(("subprocess.", "os.exec", "os.spawn", "os.posix_spawn", "socket.")):
-        raise PermissionError(event + " is not allowed here")
-    elif event == "ctypes.dlopen" and args and args[0] is not None:
-        raise PermissionError("loading native libraries is not allowed here")
-sys.addaudithook(_hook)
+         "shutil.rmtree", "shutil.move", "shutil.copyfile", "shutil.copytree", "pty.spawn"})
+    no_import = frozenset({"ctypes", "_ctypes", "_posixsubprocess", "subprocess", "multiprocessing",
+         "_multiprocessing", "socket", "_socket", "pty", "asyncio", "concurrent"})
+    prefixes = ("subprocess.", "os.exec", "os.spawn", "os.posix_spawn", "socket.")
+    def hook(event, args):
+        if event == "import":
+            if str(args[0]).split(".")[0] in no_import:
+                raise ImportError("module " + str(args[0]) + " is not available here")
+        elif event == "open":
+            mode, flags = args[1], args[2]
+            if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (isinstance(flags, int) and flags & write):
+                raise PermissionError("writing files is not allowed here")
+        elif event in deny or event.startswith(prefixes):
+            raise PermissionError(event + " is not allowed here")
+        elif event == "ctypes.dlopen" and args and args[0] is not None:
+            raise PermissionError("loading native libraries is not allowed here")
+    sys.addaudithook(hook)
+_install()
+del _install
 g = {"__name__": "__main__", "__builtins__": __builtins__, cfg["var"]: 0}
 sink = io.StringIO()
 try:
