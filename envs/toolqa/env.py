@@ -246,7 +246,8 @@ class ToolQAEnv(gym.Env):
         except Exception as exc:  # a malformed object is still only a bad action
             info["error"] = "parse"
             return f"Could not read the action ({type(exc).__name__})."
-        if isinstance(call.raw, str) and _SECOND_CALL.search(call.raw):
+        # `A[x], B[y]` parses as A with argument `x], B[y`: the reference refuses it as two actions
+        if any(isinstance(v, str) and _SECOND_CALL.search(v) for v in call.arguments.values()):
             info["error"] = "parse"
             return MSG_MULTI_ACTION
         info["tool"] = call.name

@@ -104,6 +104,17 @@ def test_max_steps_truncates(make_env):
     assert env.step("Calculate[2*3]")[0] == "6"
 
 
+def test_thought_mentioning_tools_is_not_two_actions(make_env):
+    env = make_env("easy")
+    env.reset(seed=0)
+    obs, *_, info = env.step(
+        "I will run LoadDB[coffee], FilterDB[Date=x] next. <CALL_BEGIN>Calculate[1+2]<CALL_END>"
+    )
+    assert obs == "3" and info["ok"]
+    obs, *_ = env.step("Action 2: LoadDB[coffee], GetValue[Open]")
+    assert obs == "You are sending multiple actions at once. Please send one action at a time."
+
+
 def test_max_obs_chars(make_env):
     env = make_env("easy", max_obs_chars=50)
     env.reset(seed=0)
