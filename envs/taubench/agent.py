@@ -337,7 +337,9 @@ class SeerTauAgent(_AgentBase):
         success = done and abs(reward - 1.0) <= 1e-6
         traj = Trajectory(
             env_id=f"tau_bench-{self.env_name}",
-            task_id=str(task_index),
+            task_id=str(
+                info.get("task_id", task_index if task_index is not None else getattr(env, "task_index", ""))
+            ),
             query=query,
             intent=intent_of((s.action.name for s in steps), self.write_tools),
             steps=steps,

@@ -6,7 +6,8 @@ unknown user strategies (spec/taubench.md §9). So, for the duration of one call
 - `tau_bench.run.agent_factory` is replaced by a factory returning one `SeerTauAgent` (shared by
   `run()`'s worker threads; the agent locks its pool), while `RunConfig.agent_strategy` stays
   "tool-calling" (so the checkpoint file name says "tool-calling");
-- with an offline user (scripted, replay), `RunConfig.user_strategy` says "llm" and τ-bench's
+- with an offline user (scripted, replay), `RunConfig.user_strategy` says "llm" (`user_model` carries
+  the offline strategy's name, so the file is named `..._user-scripted-llm_...`) and τ-bench's
   `load_user` is answered by the offline simulator in every thread (`users.user_override`).
 
 `run()` draws its main env's task with `random.randint(0, n)` after `random.seed(seed)`, which is out
@@ -169,7 +170,8 @@ def run_tau(opts: TauRunOptions, *, memory: Any = None, llm: Any = None) -> TauR
         model_provider=provider,
         user_model_provider=opts.user_model_provider or "openai",
         model=model,
-        user_model=opts.user_model,
+        # an offline user has no model; its name in the file name is the next best thing
+        user_model=opts.user_strategy if offline else opts.user_model,
         num_trials=opts.num_trials,
         env=opts.env,
         agent_strategy="tool-calling",

@@ -56,7 +56,7 @@ def test_run_through_tau_bench_runner_accumulates_from_train_only(llm, tmp_path)
     assert len(memory) == n  # the second trial's copies are duplicates
     parsed = _parse_results(out.results_path)
     assert [(r.task_id, r.trial) for r in parsed] == [(r.task_id, r.trial) for r in out.results]
-    assert out.results_path.name.startswith("tool-calling-oracle-0.0_range_0--1_user-gpt-4o-llm_")
+    assert out.results_path.name.startswith("tool-calling-oracle-0.0_range_0--1_user-scripted-llm_")
     assert parsed[0].traj[0]["role"] == "system" and parsed[0].info["seer"]["added_to_pool"] in (True, False)
 
     # the test split recalls from the pool but never adds to it
