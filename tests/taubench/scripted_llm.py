@@ -3,7 +3,8 @@
 It stands in for a tool-calling chat model. With tools, it plays the plan of the task whose customer
 opened the conversation (the first user message): one tool call per request, then a reply that states
 the task's outputs. Without tools, it answers SEER's intent question with the state-changing tools of
-that plan. Model `seerscripted/lazy` never calls a tool and always answers "Sorry, I cannot help."
+that plan. As the fake τ-bench's LLM user (its system prompt starts "You play a customer"), it says the
+instruction's first line after the greeting and ###STOP### after that. Model `seerscripted/lazy` never calls a tool and always answers "Sorry, I cannot help."
 Every request is kept in `requests` so tests can read the prompts.
 """
 
@@ -18,6 +19,7 @@ import litellm
 from litellm import CustomLLM
 
 PROVIDER = "seerscripted"
+STOP = "###STOP###"
 
 
 class ScriptedLLM(CustomLLM):
@@ -26,6 +28,7 @@ class ScriptedLLM(CustomLLM):
         self.plans: dict[str, list[dict[str, Any]]] = {}
         self.intents: dict[str, str] = {}
         self.requests: list[dict[str, Any]] = []
+        self.user_calls = 0
         self._ids = itertools.count()
         self._lock = threading.Lock()
 
@@ -47,7 +50,19 @@ class ScriptedLLM(CustomLLM):
         opening = next((m.get("content") or "" for m in messages if m.get("role") == "user"), "")
         key = " ".join(str(opening).split())
         message: dict[str, Any]
-        if "lazy" in model:
+        system = (
+            str(messages[0].get("content") or "") if messages and messages[0].get("role") == "system" else ""
+        )
+        if system.startswith("You play a customer"):  # the fake user simulator's prompt
+            # τ-bench's LLM user: state the instruction's first line, then stop at the next turn
+            self.user_calls += 1
+            if messages[-1].get("content") == "Hi! How can I help you today?":
+                _, _, rest = system.partition("Instruction:")
+                first = rest.strip().splitlines()[0] if rest.strip() else "Hello."
+                message = {"role": "assistant", "content": first}
+            else:
+                message = {"role": "assistant", "content": STOP}
+        elif "lazy" in model:
             message = {"role": "assistant", "content": "Sorry, I cannot help."}
         elif not tools:
             found = next(

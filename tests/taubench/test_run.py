@@ -170,3 +170,42 @@ def test_replay_user_reproduces_a_recorded_run(llm, tmp_path):
     env = make_env("retail", user_strategy="replay", user_data=str(first.results_path))
     obs, _ = env.reset(options={"task_id": "0"})
     assert obs == "Hello, I need to cancel an order."
+
+
+def test_llm_user_env_is_built_once_and_a_recorded_llm_run_replays(llm, tmp_path):
+    """τ-bench's own LLM user (scripted model): one constructor call in total, then a replay of its run."""
+    from seer_env.envs.taubench.runner import run_tau
+
+    env = make_env("retail", user_strategy="llm", user_model="user", user_provider="seerscripted")
+    assert llm.user_calls == 1  # the constructor's reset(), once
+    for tid in env.unwrapped.task_ids:
+        obs, _ = env.reset(options={"task_id": tid})
+        assert obs == all_tasks("retail", "test")[int(tid)].instruction.splitlines()[0]
+        *_, terminated, _, info = env.step({"name": "respond", "arguments": {"content": "Anything else?"}})
+        assert terminated and "user_cost" in info
+    assert llm.user_calls == 1 + 2 * len(env.unwrapped.task_ids)  # no env rebuilt per episode
+
+    recorded = run_tau(
+        _opts(
+            tmp_path,
+            user_strategy="llm",
+            user_model="user",
+            user_model_provider="seerscripted",
+            recall=False,
+            log_dir=str(tmp_path / "llm"),
+        )
+    )
+    assert all(r.reward == 1.0 for r in recorded.results)
+    calls = llm.user_calls
+    replayed = run_tau(
+        _opts(
+            tmp_path,
+            user_strategy="replay",
+            user_data=str(recorded.results_path),
+            recall=False,
+            log_dir=str(tmp_path / "replay"),
+        )
+    )
+    assert llm.user_calls == calls  # the replay never called the user model
+    assert [_talk(r.traj) for r in replayed.results] == [_talk(r.traj) for r in recorded.results]
+    assert [r.reward for r in replayed.results] == [r.reward for r in recorded.results]
