@@ -209,3 +209,34 @@ def test_llm_user_env_is_built_once_and_a_recorded_llm_run_replays(llm, tmp_path
     assert llm.user_calls == calls  # the replay never called the user model
     assert [_talk(r.traj) for r in replayed.results] == [_talk(r.traj) for r in recorded.results]
     assert [r.reward for r in replayed.results] == [r.reward for r in recorded.results]
+
+
+def test_seer_env_run_plays_taubench_tasks(tmp_path):
+    """`seer-env run --env TauBench-retail-v0` (the harness's runner) plays the same tasks."""
+    from seer_env.cli import main
+    from seer_env.runner import read_records
+
+    out = tmp_path / "run"
+    rc = main(
+        [
+            "run",
+            "--env",
+            "TauBench-retail-v0",
+            "--policy",
+            "random",
+            "--trials",
+            "2",
+            "--out",
+            str(out),
+            "--env-kwargs",
+            json.dumps({"user_strategy": "scripted"}),
+            "--no-progress",
+        ]
+    )
+    assert rc == 0
+    records = read_records(out / "results.jsonl")
+    n = len(all_tasks("retail", "test"))
+    assert sorted((r["task_id"], r["trial"]) for r in records) == sorted(
+        (str(t), i) for t in range(n) for i in range(2)
+    )
+    assert all(r["error"] is None for r in records)
