@@ -33,3 +33,19 @@ def fake_tau_bench():
         if FAKE in sys.path:
             sys.path.remove(FAKE)
         _purge()
+
+
+@pytest.fixture
+def llm(fake_tau_bench):
+    """The scripted LLM (litellm provider `seerscripted`) with plans for every fake task; unregistered after."""
+    from tests.taubench import scripted_llm
+    from tests.taubench.helpers import all_tasks, make_env
+
+    handler = scripted_llm.install()
+    for env_name, split in [("retail", "test"), ("retail", "train"), ("retail", "dev"), ("airline", "test")]:
+        env = make_env(env_name, split)
+        handler.set_plans(all_tasks(env_name, split), env.unwrapped.write_tools)
+    try:
+        yield handler
+    finally:
+        scripted_llm.uninstall()

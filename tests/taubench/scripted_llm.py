@@ -103,3 +103,7 @@ def install() -> ScriptedLLM:
     litellm.custom_provider_map.append({"provider": PROVIDER, "custom_handler": handler})
     litellm.utils.custom_llm_setup()
     return handler
+
+
+def uninstall() -> None:
+    litellm.custom_provider_map = [m for m in litellm.custom_provider_map if m["provider"] != PROVIDER]

@@ -7,17 +7,6 @@ import pytest
 from tests.taubench.helpers import all_tasks, make_env, make_memory
 
 
-@pytest.fixture
-def llm():
-    from tests.taubench import scripted_llm
-
-    handler = scripted_llm.install()
-    for env_name, split in [("retail", "test"), ("retail", "train"), ("retail", "dev"), ("airline", "test")]:
-        env = make_env(env_name, split)
-        handler.set_plans(all_tasks(env_name, split), env.unwrapped.write_tools)
-    return handler
-
-
 def _agent(env, memory, split, model="seerscripted/oracle", **kw):
     from seer_env.envs.taubench.agent import SeerTauAgent
 
