@@ -961,17 +961,20 @@ def _scirex(root: Path, sz: Sizes, seed: int) -> None:
         sz.scirex_papers * 2,
         lambda: _word(rng, (1, 3)) + rng.choice(["Net", "-GAN", "_BERT", "", "_LSTM", "++"]),
     )
+    # each task has its usual datasets and metrics, so papers on one task compare on shared benchmarks
+    task_mats = {
+        t: [SCI_DATASETS[int(j)] for j in rng.choice(len(SCI_DATASETS), 3, replace=False)] for t in SCI_TASKS
+    }
+    task_mets = {
+        t: [SCI_METRICS[int(j)] for j in rng.choice(len(SCI_METRICS), 2, replace=False)] for t in SCI_TASKS
+    }
     docs = []
     for i in range(sz.scirex_papers):
         task = SCI_TASKS[int(rng.integers(0, len(SCI_TASKS)))]
         own = [methods[2 * i], methods[2 * i + 1]] if rng.random() < 0.4 else [methods[2 * i]]
-        mats = [
-            SCI_DATASETS[int(j)]
-            for j in rng.choice(len(SCI_DATASETS), int(rng.integers(1, 4)), replace=False)
-        ]
-        mets = [
-            SCI_METRICS[int(j)] for j in rng.choice(len(SCI_METRICS), int(rng.integers(1, 3)), replace=False)
-        ]
+        pool_m, pool_k = task_mats[task], task_mets[task]
+        mats = [pool_m[int(j)] for j in rng.choice(3, int(rng.integers(1, 4)), replace=False)]
+        mets = [pool_k[int(j)] for j in rng.choice(2, int(rng.integers(1, 3)), replace=False)]
         rels = []
         for m in own:
             for mat in mats:

@@ -362,32 +362,65 @@ def _miles(a, b, c, d) -> float:
     return 2 * 3958.7613 * math.asin(math.sqrt(h))
 
 
+class _Col:
+    """One dictionary-encoded column: `cats` (distinct strings) and one code per row.
+
+    Indexing with a row or an array of rows gives the cell strings, so millions of rows (the full flights
+    table) cost a few bytes each instead of one Python string each.
+    """
+
+    def __init__(self, codes: np.ndarray, cats: np.ndarray):
+        self.codes = codes
+        self.cats = cats
+
+    def __getitem__(self, k):
+        return self.cats[self.codes[k]]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __iter__(self):
+        return iter(self.cats[self.codes])
+
+
+def _encode(values) -> _Col:
+    import pandas as pd
+
+    codes, cats = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    cats = np.array(
+        ["nan" if (x is None or (isinstance(x, float) and x != x)) else x for x in cats], dtype=object
+    )
+    return _Col(np.asarray(codes, dtype=np.int32), cats)
+
+
 class _Table:
     """An all-string view of one corpus table, as the tools show it."""
 
-    def __init__(self, cols: dict[str, np.ndarray]):
+    def __init__(self, cols: dict[str, _Col]):
         self.cols = cols
         self.n = len(next(iter(cols.values())))
 
-    def __getitem__(self, c: str) -> np.ndarray:
+    def __getitem__(self, c: str) -> _Col:
         return self.cols[c]
 
     def where(self, conds: list[tuple[str, str, str]], rows: np.ndarray | None = None) -> np.ndarray:
         """Rows FilterDB keeps for these conditions (string comparison), starting from `rows`."""
-        idx = np.arange(self.n) if rows is None else rows
+        idx = np.arange(self.n) if rows is None else np.asarray(rows)
         for c, op, v in conds:
-            col = self.cols[c][idx]
+            col = self.cols[c]
+            cats = col.cats
             if op == "=":
-                m = col == v
+                m = cats == v
             elif op == ">=":
-                m = col >= v
+                m = cats >= v
             elif op == "<=":
-                m = col <= v
+                m = cats <= v
             elif op == ">":
-                m = col > v
+                m = cats > v
             else:
-                m = col < v
-            idx = idx[np.asarray(m, dtype=bool)]
+                m = cats < v
+            lut = np.asarray(m, dtype=bool)
+            idx = idx[lut[col.codes[idx]]]
         return idx
 
     def gv(self, col: str, rows: np.ndarray) -> str:
@@ -397,12 +430,16 @@ class _Table:
 def _read_csv_str(path: Path, usecols=None) -> _Table:
     import pandas as pd
 
-    df = pd.read_csv(path, dtype=str, keep_default_na=True, usecols=usecols, low_memory=False)
+    # every cell as its CSV text, dictionary-encoded on the fly (the full flights file has 4M rows);
+    # a missing cell is what str() of pandas' NaN prints: "nan"
+    df = pd.read_csv(path, dtype="category", usecols=usecols, keep_default_na=True)
     cols = {}
-    for c in df.columns:
-        a = df[c].to_numpy(dtype=object, na_value=None)
-        a = np.array(["nan" if x is None else x for x in a], dtype=object)
-        cols[c] = a
+    for c in usecols or list(df.columns):
+        cat = df[c].cat
+        cats = np.array(list(cat.categories.astype(str)) + ["nan"], dtype=object)
+        codes = np.asarray(cat.codes, dtype=np.int32)
+        codes = np.where(codes < 0, len(cats) - 1, codes).astype(np.int32)
+        cols[c] = _Col(codes, cats)
     return _Table(cols)
 
 
@@ -439,9 +476,7 @@ class _Gen:
                     for line in f:
                         rows.append(json.loads(line))
                 keys = list(rows[0])
-                self._cache[name] = _Table(
-                    {k: np.array([str(r.get(k)) for r in rows], dtype=object) for k in keys}
-                )
+                self._cache[name] = _Table({k: _encode([str(r.get(k)) for r in rows]) for k in keys})
                 self._cache["yelp_raw"] = rows
         return self._cache[name]
 
