@@ -389,9 +389,10 @@ class LLMClient:
     @staticmethod
     def _cost(raw: Any) -> float:
         hidden = getattr(raw, "_hidden_params", None) or {}
-        cost = hidden.get("response_cost") if isinstance(hidden, dict) else None
-        if cost is not None:
-            return float(cost)
+        if isinstance(hidden, dict) and "response_cost" in hidden:
+            # litellm priced it already (None: a model without a known price); pricing again costs
+            # milliseconds of CPU per call
+            return float(hidden["response_cost"] or 0.0)
         try:
             import litellm
 

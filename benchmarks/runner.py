@@ -1,0 +1,272 @@
+"""Runner throughput: SEER episodes per minute against a model that takes 200 ms per call.
+
+A loopback OpenAI-compatible server (tests/harness/fake_server.py, in its own process so its CPU is not
+counted) answers every call after `--latency` seconds with the gold next step. We time:
+
+- the reference's way: one question after the other, each call blocking (a plain synchronous loop over
+  the same SEER policy, `SyncPolicy`, env steps inline);
+- `seer_env.runner.Runner` at concurrency 1, 8, 32, 64.
+
+For each: episodes per minute, the speed-up over the sequential loop, and the harness's own CPU use
+(process CPU time / wall time, in cores). Then a cProfile of the run at concurrency 32 (the event-loop
+thread) with the share of prompt building, recall and litellm, and a separate measure of the CPU one
+recall costs (recall runs in the pool's worker threads, which cProfile does not see).
+
+    python benchmarks/runner.py                 # tiny tool env (tests/harness/tiny_env.py)
+    python benchmarks/runner.py --env synth     # ToolQA-Synth-easy-v0, when available
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import logging
+import os
+import pstats
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def start_server(answers_file: Path, latency: float) -> tuple[subprocess.Popen, str]:
+    port_file = answers_file.with_suffix(".port")
+    code = (
+        f"import sys, time; sys.path.insert(0, {str(REPO)!r})\n"
+        "from tests.harness.fake_server import FakeOpenAIServer\n"
+        "from tests.harness.scripted import ScriptedModel\n"
+        f"srv = FakeOpenAIServer(ScriptedModel.from_file({str(answers_file)!r}), latency={latency!r}, record=False).start()\n"
+        f"open({str(port_file)!r}, 'w').write(str(srv.port))\n"
+        "time.sleep(10**6)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    for _ in range(600):
+        if port_file.exists() and port_file.read_text():
+            return proc, f"http://127.0.0.1:{port_file.read_text()}/v1"
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def env_setup(kind: str, n: int):
+    """(env id, env kwargs, answers for the scripted model, task ids)."""
+    import gymnasium as gym
+
+    from seer_env.types import ToolCall
+
+    if kind == "synth":
+        env_id, kwargs = "ToolQA-Synth-easy-v0", {}
+    else:
+        env_id, kwargs = "tests.harness.tiny_env:Tiny-v0", {"n_tasks": n}
+    env = gym.make(env_id, disable_env_checker=True, **kwargs)
+    answers, ids = {}, list(env.unwrapped.task_ids)[:n]
+    for tid in ids:
+        _, info = env.reset(options={"task_id": tid, "reveal_gold": True})
+        chain = [ToolCall.from_dict(c) for c in info["gold"]["chain"]]
+        answers[info["query"]] = (info.get("domain"), chain)
+    return env_id, kwargs, answers, ids
+
+
+def fresh_memory(base: Path, embedder):
+    from seer_env.agents.seer import open_memory
+
+    path = Path(tempfile.mkdtemp(dir=base)) / "pool.sqlite"
+    return open_memory(path, "toolqa", embedder=embedder)
+
+
+def reference_loop(env_id, env_kwargs, ids, client, memory) -> float:
+    """One question after another, every call blocking: the shape of the reference's tdqa.py loop."""
+    import gymnasium as gym
+    from seer_env.agents import SyncPolicy
+    from seer_env.agents.seer import SeerPolicy
+
+    from seer_env.runner import StopEpisode
+    from seer_env.types import Step, Trajectory
+
+    env = gym.make(env_id, disable_env_checker=True, **env_kwargs)
+    policy = SyncPolicy(SeerPolicy(client, memory, prefetch=False))
+    t0 = time.perf_counter()
+    for tid in ids:
+        obs, info = env.reset(options={"task_id": tid})
+        policy.reset(seed=0, info=info)
+        steps, final, info0 = [], {}, dict(info)
+        for _ in range(10):
+            try:
+                action = policy.act(obs, info)
+            except StopEpisode:
+                break
+            obs, reward, term, trunc, final = env.step(action)
+            steps.append(Step(action, obs, ok=final.get("ok", True)))
+            if term or trunc:
+                break
+            info = {**info0, **final}
+        ok = bool(final.get("success"))
+        policy.observe(
+            Trajectory(
+                env_id,
+                tid,
+                info0["query"],
+                intent=policy.policy.intent,
+                steps=steps,
+                success=ok,
+                reward=float(ok),
+            )
+        )
+    return time.perf_counter() - t0
+
+
+def run_runner(env_id, env_kwargs, ids, client, memory, concurrency, out: Path, profile=False):
+    from seer_env.agents.seer import SeerPolicy
+
+    from seer_env.runner import PolicyEntry, Runner
+
+    entry = PolicyEntry("seer", lambda _env: SeerPolicy(client, memory), model=client.model, accumulates=True)
+    runner = Runner(
+        [env_id],
+        [entry],
+        out,
+        tasks=",".join(ids),
+        concurrency=concurrency,
+        env_kwargs={env_id: env_kwargs},
+        fsync=True,
+    )
+    prof = cProfile.Profile() if profile else None
+    c0, t0 = time.process_time(), time.perf_counter()
+    if prof:
+        prof.enable()
+    counts = asyncio.run(runner.run())
+    if prof:
+        prof.disable()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return counts, wall, cpu, prof
+
+
+def profile_shares(prof: cProfile.Profile, wall: float) -> tuple[dict[str, float], str]:
+    stats = pstats.Stats(prof)
+    total = sum(v[2] for v in stats.stats.values())  # total own time in the profiled thread
+    buckets = {
+        "prompt building": 0.0,
+        "recall (event-loop side)": 0.0,
+        "litellm": 0.0,
+        "json/record writing": 0.0,
+    }
+    for (file, _line, func), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():
+        if "agents/prompts.py" in file or func in (
+            "build_prompt",
+            "_scratchpad",
+            "render_exemplar",
+            "render_step",
+        ):
+            buckets["prompt building"] += tt
+        elif "/pool/" in file:
+            buckets["recall (event-loop side)"] += tt
+        elif "litellm" in file or "/openai/" in file or "httpx" in file or "httpcore" in file:
+            buckets["litellm"] += tt
+        elif "json" in file and "encoder" in file:
+            buckets["json/record writing"] += tt
+    s = io.StringIO()
+    pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(15)
+    return {k: v / total for k, v in buckets.items()}, s.getvalue()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--env", choices=("tiny", "synth"), default="tiny")
+    ap.add_argument("--latency", type=float, default=0.2)
+    ap.add_argument("--levels", default="1,8,32,64")
+    ap.add_argument("--sequential-episodes", type=int, default=20)
+    ap.add_argument(
+        "--embedder",
+        choices=("minilm", "hash"),
+        default="minilm",
+        help="the pool's embedder: the packaged MiniLM (real recall cost) or a hashed bag of words "
+        "(tests/harness/conftest.py; isolates the harness from embedding CPU)",
+    )
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    from seer_env.pool.embedder import as_embedder
+
+    from seer_env.llm import LLMClient, preload
+    from tests.harness.scripted import ScriptedModel
+
+    levels = [int(x) for x in args.levels.split(",")]
+    n_max = max(args.sequential_episodes, *(max(20, 4 * c) for c in levels))
+    env_id, env_kwargs, answers, ids = env_setup(args.env, n_max)
+    work = Path(tempfile.mkdtemp(prefix="seer-bench-"))
+    answers_file = work / "answers.json"
+    ScriptedModel(answers).to_file(str(answers_file))
+    server, base = start_server(answers_file, args.latency)
+    preload()
+    if args.embedder == "hash":
+        from tests.harness.conftest import HashEmbedder
+
+        embedder = HashEmbedder()
+    else:
+        embedder = as_embedder(None)
+    embedder.encode(["warm up"])
+    try:
+        client = LLMClient("openai/scripted", api_base=base, api_key="sk", timeout=30, backoff_base=0.0)
+        client.complete([{"role": "user", "content": "warm up"}])  # first-call set-up out of the timings
+
+        n_seq = min(args.sequential_episodes, len(ids))
+        mem = fresh_memory(work, embedder)
+        c0 = time.process_time()
+        wall = reference_loop(env_id, env_kwargs, ids[:n_seq], client, mem)
+        seq_cpu = time.process_time() - c0
+        seq_rate = 60 * n_seq / wall
+        print(f"env {env_id}, model latency {args.latency * 1000:.0f} ms per call, embedder {args.embedder}")
+        print(f"{'setting':<26}{'episodes':>9}{'wall s':>9}{'ep/min':>9}{'speed-up':>10}{'CPU cores':>11}")
+        print(
+            f"{'sequential loop (ref.)':<26}{n_seq:>9}{wall:>9.1f}{seq_rate:>9.0f}{1.0:>10.1f}{seq_cpu / wall:>11.2f}"
+        )
+        prof_out = None
+        for c in levels:
+            n = min(len(ids), max(20, 4 * c))
+            mem = fresh_memory(work, embedder)
+            out = work / f"run-c{c}"
+            counts, wall, cpu, prof = run_runner(
+                env_id, env_kwargs, ids[:n], client, mem, c, out, profile=(c == 32)
+            )
+            rate = 60 * counts["done"] / wall
+            note = " (profiled)" if c == 32 else ""
+            print(
+                f"{'runner, concurrency ' + str(c) + note:<26}{counts['done']:>9}{wall:>9.1f}{rate:>9.0f}"
+                f"{rate / seq_rate:>10.1f}{cpu / wall:>11.2f}"
+            )
+            if prof is not None:
+                prof_out = profile_shares(prof, wall)
+            shutil.rmtree(out, ignore_errors=True)
+        if prof_out:
+            shares, text = prof_out
+            print("\nconcurrency 32, share of the event-loop thread's own time:")
+            for k, v in shares.items():
+                print(f"  {k:<28}{100 * v:6.1f}%")
+            print("\ntop functions by own time (cProfile, event-loop thread):")
+            print("\n".join(text.splitlines()[:40]))
+        # recall cost measured directly (it runs in worker threads)
+        from seer_env.types import Step, ToolCall
+
+        mem = fresh_memory(work, embedder)
+        qs = list(answers)[:50]
+        steps = (Step(ToolCall("Lookup", {"key": "k1"}), "", thought="look it up"),)
+        c0, t0 = time.process_time(), time.perf_counter()
+        for q in qs:
+            mem.recall(q, intent="math", steps=steps, strategy="process", k=4)
+        rc, rw = (time.process_time() - c0) / len(qs), (time.perf_counter() - t0) / len(qs)
+        print(f"\none process recall: {rw * 1000:.1f} ms wall, {rc * 1000:.1f} ms CPU (pool of {len(mem)})")
+    finally:
+        server.kill()
+        shutil.rmtree(work, ignore_errors=True)
+        os._exit(0)  # the pool's and the server's threads need not be joined
+
+
+if __name__ == "__main__":
+    main()
