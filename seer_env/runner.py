@@ -297,6 +297,7 @@ class Runner:
         self.manifest_path = self.out / MANIFEST_FILE
         self.events_path = self.out / EVENTS_FILE
         self._executor: ThreadPoolExecutor | None = None
+        self._writer: ThreadPoolExecutor | None = None
         self._env_pools: dict[str, _Pool] = {}
         self._env_locks: dict[str, asyncio.Lock] = {}
         self._policy_pools: dict[tuple[str, str], _Pool] = {}
@@ -596,9 +597,11 @@ class Runner:
         self._executor = ThreadPoolExecutor(
             max_workers=min(64, self.concurrency + 4), thread_name_prefix="seer-env"
         )
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seer-env-writer")
         try:
             return await self._run()
         finally:
+            self._writer.shutdown(wait=True)  # every record handed to the writer reaches the disk
             if self._results_file is not None:
                 self._results_file.close()
                 self._results_file = None
@@ -668,28 +671,30 @@ class Runner:
             try:
                 async with sem:
                     record, traj, policy = await self._play(spec)
-                    try:
-                        if traj is not None and policy is not None and record["error"] is None:
-                            if g and gates.batch:
-                                if traj.success:
-                                    gates.buffers[spec.policy][gates.batch_of(spec.index)].append(
-                                        (spec.index, traj)
-                                    )
-                            else:
-                                await policy.aobserve(traj)
-                            mem = getattr(policy, "memory", None)
-                            if mem is not None and hasattr(mem, "__len__"):
-                                with contextlib.suppress(Exception):
-                                    record["pool_size"] = len(mem)
-                    except asyncio.CancelledError:
-                        raise
-                    except Exception as exc:  # the pool update failing must not lose the episode
-                        log.warning("observe failed for %s: %s", spec.key, exc)
-                        record["observe_error"] = f"{type(exc).__name__}: {exc}"[:1000]
-                    finally:
-                        if policy is not None:
-                            self._policy_pool(spec.policy, spec.env_id).release(policy)
-                    self._write(record)
+                # the pool update and the write run outside the slot: the next episode starts meanwhile
+                try:
+                    if traj is not None and policy is not None and record["error"] is None:
+                        if g and gates.batch:
+                            if traj.success:
+                                gates.buffers[spec.policy][gates.batch_of(spec.index)].append(
+                                    (spec.index, traj)
+                                )
+                        else:
+                            await policy.aobserve(traj)
+                        mem = getattr(policy, "memory", None)
+                        if mem is not None and hasattr(mem, "__len__"):
+                            with contextlib.suppress(Exception):
+                                record["pool_size"] = len(mem)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the pool update failing must not lose the episode
+                    log.warning("observe failed for %s: %s", spec.key, exc)
+                    record["observe_error"] = f"{type(exc).__name__}: {exc}"[:1000]
+                finally:
+                    if policy is not None:
+                        self._policy_pool(spec.policy, spec.env_id).release(policy)
+                # one writer thread: lines stay whole and in order, and fsync never blocks the loop
+                await asyncio.get_running_loop().run_in_executor(self._writer, self._write, record)
             except asyncio.CancelledError:
                 raise
             except Exception:  # recording failed (disk?): say so, and let the others go on
