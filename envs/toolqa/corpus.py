@@ -180,6 +180,7 @@ class Table:
         self._counts: dict[int, np.ndarray] = {}
         self._postings: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._lock = threading.Lock()
+        self.cache_path: Path | None = None  # the table's disk cache folder, when it has one
 
     def col(self, column: str) -> int:
         """Column position; KeyError for an unknown column (as pandas raises)."""
@@ -209,13 +210,36 @@ class Table:
             with self._lock:
                 p = self._postings.get(j)
                 if p is None:
-                    perm = np.argsort(self.codes[j], kind="stable").astype(
-                        np.int32 if self.n_rows < 2**31 else np.int64
-                    )
+                    perm = self._load_perm(j)
+                    if perm is None:
+                        perm = np.argsort(self.codes[j], kind="stable").astype(
+                            np.int32 if self.n_rows < 2**31 else np.int64
+                        )
+                        self._save_perm(j, perm)
                     offsets = np.zeros(len(self.cats[j]) + 1, dtype=np.int64)
                     np.cumsum(self.counts(j), out=offsets[1:])
                     p = self._postings[j] = (perm, offsets)
         return p
+
+    def _load_perm(self, j: int) -> np.ndarray | None:
+        """Row lists saved next to the table's disk cache by an earlier process, if any."""
+        if self.cache_path is None:
+            return None
+        try:
+            perm = np.asarray(np.load(self.cache_path / f"perm_{j}.npy", mmap_mode="r"))
+        except (OSError, ValueError):
+            return None
+        return perm if len(perm) == self.n_rows else None
+
+    def _save_perm(self, j: int, perm: np.ndarray) -> None:
+        if self.cache_path is None:
+            return
+        tmp = self.cache_path / f".perm_{j}.{os.getpid()}.{threading.get_ident()}.npy"
+        try:
+            np.save(tmp, perm)
+            os.replace(tmp, self.cache_path / f"perm_{j}.npy")
+        except OSError:  # a read-only cache only costs speed
+            tmp.unlink(missing_ok=True)
 
     def rows_where(self, j: int, lut: np.ndarray, count: int) -> np.ndarray:
         """Ascending row ids whose column-j value has `lut` True; `count` is how many there are."""
@@ -378,7 +402,9 @@ def _read_table_cache(target: Path) -> Table:
     codes = [
         np.asarray(np.load(target / f"codes_{j}.npy", mmap_mode="r")) for j in range(len(meta["columns"]))
     ]
-    return Table(meta["name"], meta["columns"], meta["n_rows"], codes, [_obj_array(c) for c in cats])
+    table = Table(meta["name"], meta["columns"], meta["n_rows"], codes, [_obj_array(c) for c in cats])
+    table.cache_path = target
+    return table
 
 
 def parse_table_file(path: Path, name: str) -> Table:

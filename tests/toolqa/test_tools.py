@@ -399,3 +399,21 @@ def test_filterdb_matches_reference_on_random_queries(toolqa_root):
             assert kit.run("FilterDB", q).observation == ref.filter(q), (episode, q)
             for c in ("Flight_Number_Marketing_Airline", "DepTime"):
                 assert kit.run("GetValue", c).observation == ref.get(c), (episode, q, c)
+
+
+def test_row_lists_persist_in_the_table_cache(tmp_path):
+    from tests.toolqa.fixture import build_fixture
+
+    root = build_fixture(tmp_path)
+    table = corpus.load_table(root, "flights")
+    j = table.col("Origin")
+    perm, offsets = table.postings(j)
+    assert (table.cache_path / f"perm_{j}.npy").is_file()
+    origins = table.strings("Origin")
+    for v in range(len(table.cats[j])):
+        rows = perm[offsets[v] : offsets[v + 1]]
+        assert list(rows) == sorted(rows) and set(origins[rows]) == {table.cats[j][v]}
+    corpus.clear_process_cache()
+    again = corpus.load_table(root, "flights")
+    assert again is not table
+    assert np.array_equal(again._load_perm(j), perm)
