@@ -70,6 +70,8 @@ def env_setup(kind: str, n: int):
     for tid in ids:
         _, info = env.reset(options={"task_id": tid, "reveal_gold": True})
         chain = [ToolCall.from_dict(c) for c in info["gold"]["chain"]]
+        if not chain or chain[-1].name != "Finish":
+            chain.append(ToolCall("Finish", {"answer": str(info["gold"]["answer"])}))
         answers[info["query"]] = (info.get("domain"), chain)
     return env_id, kwargs, answers, ids
 
@@ -223,23 +225,27 @@ def main() -> None:
         seq_cpu = time.process_time() - c0
         seq_rate = 60 * n_seq / wall
         print(f"env {env_id}, model latency {args.latency * 1000:.0f} ms per call, embedder {args.embedder}")
-        print(f"{'setting':<26}{'episodes':>9}{'wall s':>9}{'ep/min':>9}{'speed-up':>10}{'CPU cores':>11}")
         print(
-            f"{'sequential loop (ref.)':<26}{n_seq:>9}{wall:>9.1f}{seq_rate:>9.0f}{1.0:>10.1f}{seq_cpu / wall:>11.2f}"
+            f"{'setting':<34}{'episodes':>9}{'success':>8}{'wall s':>8}{'ep/min':>8}{'speed-up':>9}{'CPU cores':>10}"
+        )
+        print(
+            f"{'sequential loop (reference)':<34}{n_seq:>9}{'':>8}{wall:>8.1f}{seq_rate:>8.0f}{1.0:>9.1f}"
+            f"{seq_cpu / wall:>10.2f}"
         )
         prof_out = None
-        for c in levels:
+        runs = [(c, False) for c in levels] + ([(32, True)] if 32 in levels else [])
+        for c, profiled in runs:
             n = min(len(ids), max(20, 4 * c))
             mem = fresh_memory(work, embedder)
-            out = work / f"run-c{c}"
+            out = work / f"run-c{c}-{profiled}"
             counts, wall, cpu, prof = run_runner(
-                env_id, env_kwargs, ids[:n], client, mem, c, out, profile=(c == 32)
+                env_id, env_kwargs, ids[:n], client, mem, c, out, profile=profiled
             )
             rate = 60 * counts["done"] / wall
-            note = " (profiled)" if c == 32 else ""
+            note = " (under cProfile)" if profiled else ""
             print(
-                f"{'runner, concurrency ' + str(c) + note:<26}{counts['done']:>9}{wall:>9.1f}{rate:>9.0f}"
-                f"{rate / seq_rate:>10.1f}{cpu / wall:>11.2f}"
+                f"{'runner, concurrency ' + str(c) + note:<34}{counts['done']:>9}{counts['success']:>8}"
+                f"{wall:>8.1f}{rate:>8.0f}{rate / seq_rate:>9.1f}{cpu / wall:>10.2f}"
             )
             if prof is not None:
                 prof_out = profile_shares(prof, wall)
