@@ -1210,12 +1210,19 @@ class _Gen:
                  python(code)]  # fmt: skip
         return self.fmt(tmpl, name=t["name"][i]), ans, chain
 
+    def _yelp_lat(self) -> np.ndarray:
+        if "yelp_lat" not in self._cache:
+            col = self.table("yelp")["latitude"]
+            self._cache["yelp_lat"] = np.array([float(x) for x in col.cats])[col.codes]
+        return self._cache["yelp_lat"]
+
     def _near_chain(self, t, i, conds0, half, cat, cols, tail):
         """Reference coordinates by FilterDB/GetValue, candidates of the category in a latitude band by SQL."""
         lat = float(t["latitude"][i])
         lo, hi = f"{lat - half:.4f}", f"{lat + half:.4f}"
-        sel = [r for r in range(t.n) if float(lo) <= float(t["latitude"][r]) <= float(hi)
-               and self._has_cat(t["categories"][r], cat)]  # fmt: skip
+        la = self._yelp_lat()
+        band = np.flatnonzero((la >= float(lo)) & (la <= float(hi)))
+        sel = [int(r) for r in band if self._has_cat(t["categories"][r], cat)]
         if not sel or len(sel) > 1000 or any(", " in t["name"][r] or ": " in t["name"][r] for r in sel):
             raise _Skip
         sql = (
@@ -1254,7 +1261,8 @@ class _Gen:
     def yh_recommend(self, tmpl):
         t, i, conds0 = self._ref_business("address")
         lat, lon = float(t["latitude"][i]), float(t["longitude"][i])
-        near = [r for r in range(t.n) if abs(float(t["latitude"][r]) - lat) < 0.1 and t["categories"][r] != "None"
+        band = np.flatnonzero(np.abs(self._yelp_lat() - lat) < 0.1)
+        near = [int(r) for r in band if t["categories"][r] != "None"
                 and _miles(lat, lon, float(t["latitude"][r]), float(t["longitude"][r])) <= 5]  # fmt: skip
         if not near:
             raise _Skip
