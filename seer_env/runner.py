@@ -529,14 +529,6 @@ class Runner:
             if self.fsync:
                 os.fsync(f.fileno())
 
-    def _pool_of(self, label: str, env_id: str) -> Any:
-        pool = self._policy_pools.get((label, env_id))
-        for inst in pool.free if pool else []:
-            mem = getattr(inst, "memory", None)
-            if mem is not None:
-                return mem
-        return None
-
     def _pool_facts(self) -> dict[str, Any]:
         facts: dict[str, Any] = {}
         seen: set[int] = set()

@@ -269,6 +269,12 @@ def run_command(args: argparse.Namespace) -> int:
         "prefetch": not args.no_prefetch,
         "seed": args.seed,
     }
+    from seer_env.agents import POLICIES
+
+    unknown = [p for p in policies if p not in POLICIES]
+    if unknown:
+        console.print(f"[red]unknown policy {', '.join(unknown)}[/red]; known: {', '.join(POLICIES)}")
+        return 2
     entries = build_policy_entries(
         policies,
         out=out,
@@ -310,6 +316,14 @@ def run_command(args: argparse.Namespace) -> int:
             f"[yellow]interrupted[/yellow]: finished episodes are saved in {out}; run again to resume"
         )
         return 130
+    except Exception as exc:  # a configuration error (unknown env id, bad task ids, no data): say it plainly
+        import gymnasium as gym
+
+        if not isinstance(exc, (ValueError, FileNotFoundError, gym.error.Error, ImportError)):
+            raise
+        progress.stop()
+        console.print(f"[red]error[/red]: {type(exc).__name__}: {exc}")
+        return 2
     finally:
         progress.stop()
     console.print(
