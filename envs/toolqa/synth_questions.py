@@ -60,7 +60,16 @@ the chain filters on the carrier code or the listing id instead; "How many paper
 papers whose references are all 2021+ papers; "Who are the authors of {title}" uses 2021+ papers). "How many
 papers in the DBLP citation network cited {title}?" keeps its official gold (in-degree) although no tool
 lists citing papers (its chain only loads the graph). Agenda hard questions aggregate over many events,
-which three retrieved descriptions cannot show; their chains retrieve and finish.
+which three retrieved descriptions cannot show; their chains retrieve and finish. Easy agenda questions that
+name a person and a time ("What did {p} do from ... on {date}?") or an event and a time ("Who attended ...")
+are often not found by a dense retriever (it does not tell dates apart); their chains retrieve and finish.
+Kept as in the official generator: "How many flights from {O} to {D} host by {airline}?" counts distinct
+flight numbers; "Who collaborated with {a} most" keeps ties; scirex easy answers keep the raw score (a few are
+JSON numbers); the agenda "unavailble" spelling is used for every question of that template.
+
+Chains use the reference tools only: LoadDB/FilterDB/GetValue (conditions never carry ", "), SQLInterpreter
+where the yelp `categories` cell (which contains ", ") must be matched, PythonInterpreter for arithmetic over
+values copied from earlier observations, the graph tools, and the retrievers.
 """
 
 from __future__ import annotations
