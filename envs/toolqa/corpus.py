@@ -579,6 +579,14 @@ SQL_SCHEMAS = {
 }
 
 
+SQL_INDEXED = {
+    "flights": ("FlightDate", "Origin", "Dest", "Airline", "Flight_Number_Marketing_Airline"),
+    "coffee": ("Date",),
+    "yelp": ("name", "city", "postal_code"),
+    "airbnb": ("NAME", "neighbourhood", "id"),
+}
+
+
 def sql_column_names(name: str, columns: list[str]) -> list[str]:
     """Column names as the reference's MySQL build wrote them (spec §5.10)."""
     if name != "airbnb":
@@ -602,7 +610,7 @@ def sqlite_db(root: Path, name: str) -> Path:
         db = _sqlite.get(key)
         if db is not None:
             return db
-        target = cache_dir() / "toolqa" / "sqlite" / f"{name}-{_file_key(path)}.db"
+        target = cache_dir() / "toolqa" / "sqlite" / f"{name}-{_file_key(path, 'ix1')}.db"
         if not target.is_file():
             table = load_table(root, name)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -628,6 +636,9 @@ def sqlite_db(root: Path, name: str) -> Path:
                     con.executemany(
                         f'INSERT INTO "{table_name}" VALUES ({marks})', zip(*columns, strict=True)
                     )
+                # indexes on the columns questions filter by: same results, no full scans
+                for k, col in enumerate(c for c in SQL_INDEXED.get(name, ()) if c in cols):
+                    con.execute(f'CREATE INDEX "ix{k}" ON "{table_name}" ("{col}")')
                 con.commit()
             finally:
                 con.close()
