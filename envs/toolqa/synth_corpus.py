@@ -36,6 +36,8 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 DOMAINS = ("flights", "coffee", "yelp", "airbnb", "dblp", "agenda", "scirex")
+# bump when generated content changes, so caches of older builds are not reused
+SYNTH_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Entry point of `ToolQA-Synth-easy-v0` / `ToolQA-Synth-hard-v0`: a generated corpus, no download.
 
 On first use the corpus (and the question files) are generated into
-`seer_env.embedding.cache_dir()/toolqa-synth/<scale>-<seed>` (or `cache_dir`), built in a temporary sibling
+`seer_env.embedding.cache_dir()/toolqa-synth/<scale>-<seed>-v<SYNTH_VERSION>` (or `cache_dir`), built in a temporary sibling
 folder and renamed into place under a lock file, so parallel processes never both build nor see a half-built
 folder; later uses reuse it. The env is a plain `ToolQAEnv` over that folder.
 """
@@ -64,7 +64,7 @@ def _build_once(target: Path, fill) -> Path:
 
 def synth_root(scale: str = "small", seed: int = 0, cache_dir: str | os.PathLike | None = None) -> Path:
     """The generated ToolQA root for (scale, seed), built on first use (corpus + official-count questions)."""
-    from seer_env.envs.toolqa.synth_corpus import generate_corpus
+    from seer_env.envs.toolqa.synth_corpus import SYNTH_VERSION, generate_corpus
     from seer_env.envs.toolqa.synth_questions import generate_questions, write_questions
 
     if cache_dir is None:
@@ -73,7 +73,7 @@ def synth_root(scale: str = "small", seed: int = 0, cache_dir: str | os.PathLike
         base = seer_cache() / "toolqa-synth"
     else:
         base = Path(cache_dir)
-    target = base / f"{scale}-{seed}"
+    target = base / f"{scale}-{seed}-v{SYNTH_VERSION}"
 
     def fill(tmp: Path) -> None:
         log.info("generating the ToolQA-Synth corpus (%s, seed %d) into %s", scale, seed, target)

@@ -300,7 +300,8 @@ def test_synth_env_builds_once_pickles_and_reuses(tmp_path):
     assert all(p.returncode == 0 for p in procs) and outs[0] == outs[1]
     root = Path(outs[0])
     assert (root / ".complete").is_file()
-    assert sorted(x.name for x in tmp_path.iterdir() if not x.name.endswith(".lock")) == ["tiny-5"]
+    assert [x.name for x in tmp_path.iterdir() if not x.name.endswith(".lock")] == [root.name]
+    assert root.name.startswith("tiny-5-v")
     mark = (root / ".complete").stat().st_mtime_ns
     env = gym.make("seer_env:ToolQA-Synth-hard-v0", scale="tiny", seed=5, cache_dir=str(tmp_path),
                    per_template=1, domains=["coffee", "dblp"], embedder=HashEmbedder())  # fmt: skip
