@@ -15,7 +15,7 @@ def add_parser(subparsers) -> None:
         sp.add_argument(
             "--embedder",
             default=None,
-            help="sentence-transformers model name/path (default: packaged MiniLM)",
+            help="sentence-transformers model name/path (default: the pool's own, else the packaged MiniLM)",
         )
 
     s = sub.add_parser("stats", help="counts by namespace, intent, split, source; embedder; frozen")
@@ -46,9 +46,18 @@ def add_parser(subparsers) -> None:
 
 def _open(args, **kw):
     from seer_env.pool import ExperienceMemory
+    from seer_env.pool.embedder import Embedder
+    from seer_env.pool.store import Store
 
     ns = args.namespace if args.namespace != "*" else "toolqa"
-    return ExperienceMemory(args.url, embedder=args.embedder, namespace=ns, allowed_splits=None, **kw)
+    embedder = args.embedder
+    if embedder is None:
+        # the pool's own embedder; it is loaded only if the command embeds something
+        store = Store(args.url)
+        stored = store.get_meta("embedder")
+        store.close()
+        embedder = Embedder(stored) if stored else None
+    return ExperienceMemory(args.url, embedder=embedder, namespace=ns, allowed_splits=None, **kw)
 
 
 def _stats(args: argparse.Namespace) -> int:

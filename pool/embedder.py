@@ -59,7 +59,14 @@ def as_embedder(embedder) -> TextEmbedder:
     """None or a model name/path -> `Embedder`; an object with name/dim/encode is used as is."""
     if embedder is None or isinstance(embedder, str):
         return Embedder(embedder)
-    if all(hasattr(embedder, a) for a in ("name", "dim", "encode")):
+    if isinstance(embedder, Embedder):
+        return embedder
+    # look the attributes up on the type where possible: reading `dim` may load a model
+    if (
+        hasattr(embedder, "name")
+        and hasattr(embedder, "encode")
+        and (hasattr(type(embedder), "dim") or "dim" in getattr(embedder, "__dict__", {}))
+    ):
         return embedder
     raise TypeError(
         f"not an embedder: {embedder!r} (need a model name/path or an object with name, dim, encode)"

@@ -2,9 +2,12 @@
 
 The score (`seer_env.pool.scoring`) is `w_sim * cos + bonus`, where the bonus depends only on the entry's
 intent and tool *set*. So entries are grouped by (namespace, intent, tool set): inside a group the bonus
-is constant and the group's best entries are simply its nearest neighbours by cosine. Groups are visited
-in decreasing bonus; a group whose best possible score (`bonus + w_sim * 1`, cosines of unit vectors are
-at most 1) cannot reach the current k-th score is skipped, with every group after it.
+is constant and the group's best entries are simply its nearest neighbours by cosine. Tool sets with few
+entries share one "mixed" group per (namespace, intent), scanned with a per-row bonus, so that thousands of
+rare tool sets do not cost thousands of small searches; a tool set is moved to a group of its own once it
+has `PROMOTE` entries. Groups are visited in decreasing bonus; a group whose best possible score
+(`max bonus + w_sim * 1`, cosines of unit vectors are at most 1) cannot reach the current k-th score is
+skipped, with every group after it.
 
 Inside a group, candidates come from an approximate pass: a float32 product for small groups, and for
 large groups a faiss `IndexScalarQuantizer` holding the vectors as float16 (half the memory traffic of
@@ -12,7 +15,7 @@ a flat float32 index). Every approximate cosine is within `EPS` of the exact one
 most 2^-11 relative per component, so at most 2^-11 on a dot product of unit vectors, plus float32
 accumulation), so every entry whose approximate score is within `2 * w_sim * EPS` of the approximate
 k-th score is kept, then all candidates are re-scored exactly (float64 dot products of the stored
-float32 vectors) and sorted by (score desc, id desc). That gives the same top-k as a brute-force scan,
+float32 vectors, `scoring.exact_cosines`) and sorted by (score desc, id desc). That gives the same top-k as a brute-force scan,
 including the reference's tie-break (ties go to the more recently added entry).
 """
 
@@ -25,8 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from seer_env.pool.scoring import bonus as score_bonus
-from seer_env.pool.scoring import coverage, intent_matches
+from seer_env.pool.scoring import coverage, exact_cosines, intent_matches
 from seer_env.pool.types import RecallWeights
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 EPS = 1e-3  # bound on |approximate cosine - exact cosine| for unit vectors (float16: <= 5.2e-4)
 SQ_MIN = 8192  # groups at least this large get a float16 faiss index
 EXTRA = 16  # candidates fetched per group beyond k
+PROMOTE = 2048  # a tool set with this many entries in an intent gets a group of its own
 COS_MAX = 1.0 + 1e-5  # cosines of float32 unit vectors may exceed 1 by rounding
 
 
@@ -47,18 +50,21 @@ class Hit:
 
 
 class _Group:
-    __slots__ = ("intent", "toolset", "dim", "ids", "vecs", "n", "sq")
+    """Rows of one (namespace, intent): of one tool set, or of several (`tsid` per row) when mixed."""
 
-    def __init__(self, intent: str | None, toolset: frozenset[str], dim: int):
-        self.intent = intent
-        self.toolset = toolset
+    __slots__ = ("dim", "ids", "vecs", "tsid", "n", "sq", "mixed", "tid")
+
+    def __init__(self, dim: int, mixed: bool, tid: int = -1):
         self.dim = dim
         self.ids = np.empty(0, dtype=np.int64)
         self.vecs = np.empty((0, dim), dtype=np.float32)
+        self.tsid = np.empty(0, dtype=np.int32)
         self.n = 0
         self.sq = None
+        self.mixed = mixed
+        self.tid = tid  # the tool set of a pure group
 
-    def append(self, ids: np.ndarray, vecs: np.ndarray) -> None:
+    def append(self, ids: np.ndarray, vecs: np.ndarray, tsid: np.ndarray | None = None) -> None:
         m = len(ids)
         need = self.n + m
         if need > len(self.ids):
@@ -68,13 +74,33 @@ class _Group:
             new_ids[: self.n] = self.ids[: self.n]
             new_vecs[: self.n] = self.vecs[: self.n]
             self.ids, self.vecs = new_ids, new_vecs
+            if self.mixed:
+                new_ts = np.empty(cap, dtype=np.int32)
+                new_ts[: self.n] = self.tsid[: self.n]
+                self.tsid = new_ts
         self.ids[self.n : need] = ids
         self.vecs[self.n : need] = vecs
+        if self.mixed:
+            self.tsid[self.n : need] = tsid
         self.n = need
+        if self.mixed:
+            return  # mixed groups stay small enough for a float32 scan
         if self.sq is not None:
             self.sq.add(np.ascontiguousarray(vecs, dtype=np.float32))
         elif self.n >= SQ_MIN:
             self._build_sq()
+
+    def take_out(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
+        """Remove (and return, in order) the rows of one tool set from a mixed group."""
+        sel = self.tsid[: self.n] == tid
+        ids, vecs = self.ids[: self.n][sel].copy(), self.vecs[: self.n][sel].copy()
+        keep = ~sel
+        m = int(keep.sum())
+        self.ids[:m] = self.ids[: self.n][keep]
+        self.vecs[:m] = self.vecs[: self.n][keep]
+        self.tsid[:m] = self.tsid[: self.n][keep]
+        self.n = m
+        return ids, vecs
 
     def _build_sq(self) -> None:
         import faiss
@@ -84,22 +110,37 @@ class _Group:
             sq.add(np.ascontiguousarray(self.vecs[i : min(self.n, i + 65536)]))
         self.sq = sq
 
-    def approx_top(self, q: np.ndarray, kk: int):
-        """(positions, approximate cosines, complete, smallest returned cosine)."""
-        n = self.n
-        if n <= kk:
-            return np.arange(n), self.vecs[:n] @ q, True, -np.inf
-        if self.sq is not None:
-            d, i = self.sq.search(q[None, :], kk)
-            keep = i[0] >= 0
-            return i[0][keep], d[0][keep], False, float(d[0][keep][-1])
-        a = self.vecs[:n] @ q
-        pos = np.argpartition(a, n - kk)[n - kk :]
-        vals = a[pos]
-        return pos, vals, False, float(vals.min())
-
     def all_cos(self, q: np.ndarray) -> np.ndarray:
         return self.vecs[: self.n] @ q
+
+
+class _Part:
+    """All rows of one (namespace, intent)."""
+
+    __slots__ = ("intent", "toolsets", "tids", "counts", "mixed", "pure", "masks")
+
+    def __init__(self, intent: str | None, dim: int):
+        self.intent = intent
+        self.toolsets: list[frozenset[str]] = []
+        self.tids: dict[frozenset[str], int] = {}
+        self.counts: list[int] = []  # rows per tool set in the mixed group
+        self.mixed = _Group(dim, mixed=True)
+        self.pure: dict[int, _Group] = {}
+        self.masks = np.empty(0, dtype=np.uint64)  # tool sets as bit masks (while the vocabulary fits)
+
+    def coverages(self, tools: list[str], vocab: dict[str, int]) -> np.ndarray:
+        """`scoring.coverage(tools, ts)` for every tool set of this part, vectorised over bit masks."""
+        if not tools:
+            return np.zeros(len(self.toolsets), dtype=np.float64)
+        if len(vocab) > 64 or len(self.masks) != len(self.toolsets):
+            return np.array([coverage(tools, ts) for ts in self.toolsets], dtype=np.float64)
+        m = 0
+        for t in set(tools):
+            bit = vocab.get(t)
+            if bit is not None:
+                m |= 1 << bit
+        hits = np.bitwise_count(self.masks & np.uint64(m)).astype(np.float64)
+        return hits / len(tools)
 
 
 class VectorIndex:
@@ -107,7 +148,8 @@ class VectorIndex:
 
     def __init__(self, dim: int, threads: int = 1):
         self.dim = int(dim)
-        self._ns: dict[str, dict[tuple, _Group]] = {}
+        self._ns: dict[str, dict[str | None, _Part]] = {}
+        self._vocab: dict[str, int] = {}  # tool name -> bit
         self._n = 0
         self.threads = max(1, int(threads))
         self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
@@ -116,7 +158,8 @@ class VectorIndex:
         return self._n
 
     def groups(self, namespace: str) -> int:
-        return len(self._ns.get(namespace, {}))
+        """Number of groups searched separately in a namespace."""
+        return sum(len(p.pure) + (p.mixed.n > 0) for p in self._ns.get(namespace, {}).values())
 
     def add(
         self,
@@ -133,12 +176,33 @@ class VectorIndex:
         for j, (ns, intent, chain) in enumerate(zip(namespaces, intents, tool_chains, strict=True)):
             by_key.setdefault((ns, intent, frozenset(chain)), []).append(j)
         for (ns, intent, toolset), rows in by_key.items():
-            groups = self._ns.setdefault(ns, {})
-            g = groups.get((intent, toolset))
-            if g is None:
-                g = groups[(intent, toolset)] = _Group(intent, toolset, self.dim)
+            parts = self._ns.setdefault(ns, {})
+            part = parts.get(intent)
+            if part is None:
+                part = parts[intent] = _Part(intent, self.dim)
+            tid = part.tids.get(toolset)
+            if tid is None:
+                tid = part.tids[toolset] = len(part.toolsets)
+                part.toolsets.append(toolset)
+                part.counts.append(0)
+                for t in sorted(toolset):
+                    self._vocab.setdefault(t, len(self._vocab))
+                if len(self._vocab) <= 64:
+                    mask = sum(1 << self._vocab[t] for t in toolset)
+                    part.masks = np.append(part.masks, np.uint64(mask))
             sel = np.asarray(rows)
-            g.append(ids[sel], vecs[sel])
+            g = part.pure.get(tid)
+            if g is not None:
+                g.append(ids[sel], vecs[sel])
+                continue
+            if part.counts[tid] + len(rows) >= PROMOTE:
+                old_ids, old_vecs = part.mixed.take_out(tid)
+                g = part.pure[tid] = _Group(self.dim, mixed=False, tid=tid)
+                g.append(np.concatenate([old_ids, ids[sel]]), np.concatenate([old_vecs, vecs[sel]]))
+                part.counts[tid] = 0
+            else:
+                part.mixed.append(ids[sel], vecs[sel], np.full(len(rows), tid, dtype=np.int32))
+                part.counts[tid] += len(rows)
         self._n += len(ids)
 
     def search(
@@ -153,95 +217,124 @@ class VectorIndex:
         min_similarity: float | None = None,
     ) -> list[Hit]:
         """The exact SEER top-k (see module docstring)."""
-        groups = self._ns.get(namespace)
-        if k <= 0 or not groups:
+        parts = self._ns.get(namespace)
+        if k <= 0 or not parts:
             return []
         q = np.asarray(q, dtype=np.float32).reshape(-1)
         nq = float(np.linalg.norm(q))
-        if nq > 0:
+        if nq > 0 and abs(nq - 1.0) > 1e-4:  # the bounds assume unit vectors; unit ones stay bit-exact
             q = q / nq
         q = np.ascontiguousarray(q, dtype=np.float32)
         tools = list(tools_so_far)
-        infos = []
-        for g in groups.values():
-            cov = coverage(tools, g.toolset)
-            im = intent_matches(intent, g.intent)
-            infos.append((score_bonus(weights, cov, im), cov, im, g))
-        infos.sort(key=lambda t: -t[0])
         w = float(weights.sim)
         floor = -np.inf if min_similarity is None else float(min_similarity)
         margin = 2 * w * EPS
         kk = k + EXTRA
 
-        sure: list[float] = []  # min-heap: the k best approximate scores that surely pass the floor
-        found: list[list] = []  # [info, positions, approx cos, complete, smallest cos]
+        # items: (best possible bonus, group, per-tool-set bonus, coverage and intent match)
+        items = []
+        for part in parts.values():
+            im = intent_matches(intent, part.intent)
+            covs = part.coverages(tools, self._vocab)
+            # the same float64 operations as scoring.bonus, elementwise
+            bons = weights.tool * covs + weights.intent * (1.0 if im else 0.0)
+            for tid, g in part.pure.items():
+                items.append((float(bons[tid]), g, bons, covs, im))
+            if part.mixed.n:
+                present = np.flatnonzero(np.asarray(part.counts) > 0)
+                items.append((float(bons[present].max()), part.mixed, bons, covs, im))
+        items.sort(key=lambda t: -t[0])
 
-        def take(info, pos, acos, complete, c_last):
-            b = info[0]
-            if floor > -np.inf:
-                keep = acos >= floor - EPS
-                pos, acos = pos[keep], acos[keep]
-                surely = acos >= floor + EPS
+        sure: list[float] = []  # min-heap: the k best approximate scores that surely pass the floor
+        found: list[tuple] = []
+
+        def approx(item):
+            """(positions, approximate cosines, approximate scores, complete, smallest score returned)."""
+            b, g, bons, _, _ = item
+            n = g.n
+            if g.mixed:
+                a = g.all_cos(q)
+                tot = w * a + bons[g.tsid[:n]]
+            elif w == 0.0 or n <= kk:  # the cosine plays no part, or the group is tiny: take it whole
+                a = g.all_cos(q)
+                tot = b + w * a
+            elif g.sq is not None:
+                d, i = g.sq.search(q[None, :], kk)
+                keep = i[0] >= 0
+                pos, acos = i[0][keep], d[0][keep]
+                tot = b + w * acos
+                return pos, acos, tot, False, float(tot[-1])
             else:
-                surely = slice(None)
-            for t in (b + w * acos[surely]).tolist():
+                a = g.all_cos(q)
+                pos = np.argpartition(a, n - kk)[n - kk :]
+                acos = a[pos]
+                tot = b + w * acos
+                return pos, acos, tot, False, float(tot.min())
+            if floor > -np.inf:
+                ok = a >= floor - EPS
+                pos = np.nonzero(ok)[0]
+                a, tot = a[ok], tot[ok]
+            else:
+                pos = np.arange(len(a))
+            if len(pos) <= kk or w == 0.0 and not g.mixed:
+                return pos, a, tot, True, -np.inf
+            sel = np.argpartition(tot, len(tot) - kk)[len(tot) - kk :]
+            return pos[sel], a[sel], tot[sel], False, float(tot[sel].min())
+
+        def take(item, pos, acos, tot, complete, c_last):
+            surely = acos >= floor + EPS if floor > -np.inf else slice(None)
+            for t in tot[surely].tolist():
                 if len(sure) < k:
                     heapq.heappush(sure, t)
                 elif t > sure[0]:
                     heapq.heapreplace(sure, t)
-            found.append([info, pos, acos, complete, c_last])
-
-        def fetch(info):
-            g = info[3]
-            if w == 0.0:  # cosine plays no part: every entry of the group is a candidate
-                return np.arange(g.n), g.all_cos(q), True, -np.inf
-            return g.approx_top(q, kk)
+            found.append((item, pos, acos, tot, complete, c_last))
 
         i = 0
-        while i < len(infos):
-            b = infos[i][0]
+        while i < len(items):
+            b = items[i][0]
             if len(sure) >= k and b + w * COS_MAX < sure[0] - w * EPS:
                 break  # no entry of this or any later group can enter the top k
             # groups of the same bonus are independent: run them side by side when there are threads
             j = i
-            while j < len(infos) and infos[j][0] == b:
+            while j < len(items) and items[j][0] == b:
                 j += 1
-            batch = infos[i:j]
-            if self._pool is not None and len(batch) > 1 and sum(t[3].n for t in batch) > 50_000:
-                for info, res in zip(batch, self._pool.map(fetch, batch), strict=True):
-                    take(info, *res)
+            batch = items[i:j]
+            if self._pool is not None and len(batch) > 1 and sum(t[1].n for t in batch) > 50_000:
+                for item, res in zip(batch, self._pool.map(approx, batch), strict=True):
+                    take(item, *res)
             else:
-                for info in batch:
-                    take(info, *fetch(info))
+                for item in batch:
+                    take(item, *approx(item))
             i = j
 
         thr = sure[0] if len(sure) >= k else -np.inf
         lower = thr - margin
-        cand_ids, cand_vecs, cand_bonus, cand_cov, cand_im = [], [], [], [], []
-        for info, pos, acos, complete, c_last in found:
-            b, cov, im, g = info
-            if not complete and b + w * c_last >= lower:
-                # entries below this group's approximate cut may still be candidates: rescan it
+        c_ids, c_vecs, c_bon, c_cov, c_im = [], [], [], [], []
+        for item, pos, _acos, tot, complete, c_last in found:
+            b, g, bons, covs, im = item
+            if not complete and c_last >= lower:
+                # entries below this group's approximate cut may still be candidates: rescan it whole
                 a = g.all_cos(q)
-                keep = (b + w * a >= lower) & (a >= floor - EPS)
-                pos = np.nonzero(keep)[0]
+                full = w * a + (bons[g.tsid[: g.n]] if g.mixed else b)
+                pos = np.nonzero((full >= lower) & (a >= floor - EPS))[0]
             else:
-                pos = pos[b + w * acos >= lower]
+                pos = pos[tot >= lower]
             if len(pos) == 0:
                 continue
-            cand_ids.append(g.ids[pos])
-            cand_vecs.append(g.vecs[pos])
-            cand_bonus.append(np.full(len(pos), b))
-            cand_cov.append(np.full(len(pos), cov))
-            cand_im.append(np.full(len(pos), im))
-        if not cand_ids:
+            c_ids.append(g.ids[pos])
+            c_vecs.append(g.vecs[pos])
+            tid = g.tsid[pos] if g.mixed else np.full(len(pos), g.tid)
+            c_bon.append(bons[tid])
+            c_cov.append(covs[tid])
+            c_im.append(np.full(len(pos), im))
+        if not c_ids:
             return []
-        ids = np.concatenate(cand_ids)
-        cos = np.concatenate(cand_vecs).astype(np.float64) @ q.astype(np.float64)
-        bon = np.concatenate(cand_bonus)
-        score = w * cos + bon
-        covs = np.concatenate(cand_cov)
-        ims = np.concatenate(cand_im)
+        ids = np.concatenate(c_ids)
+        cos = exact_cosines(np.concatenate(c_vecs), q)
+        score = w * cos + np.concatenate(c_bon)
+        covs = np.concatenate(c_cov)
+        ims = np.concatenate(c_im)
         if min_similarity is not None:
             ok = cos >= float(min_similarity)
             ids, cos, score, covs, ims = ids[ok], cos[ok], score[ok], covs[ok], ims[ok]

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from seer_env.pool.embedder import TextEmbedder, as_embedder, normalise
+from seer_env.pool.embedder import Embedder, TextEmbedder, as_embedder, normalise
 from seer_env.pool.index import VectorIndex
 from seer_env.pool.render import render_steps
 from seer_env.pool.scoring import coverage, intent_matches
@@ -95,7 +95,7 @@ class ExperienceMemory:
         on_mismatch: str = "refuse",
         sync_interval: float = 0.0,
         threads: int = 1,
-        executor_workers: int = 4,
+        executor_workers: int = 2,
     ):
         if on_mismatch not in ("refuse", "reembed"):
             raise ValueError('on_mismatch must be "refuse" or "reembed"')
@@ -118,8 +118,12 @@ class ExperienceMemory:
         self._threads = threads
 
         stored_name = self.store.get_meta("embedder")
-        if stored_name is not None and stored_name == self.embedder.name:
-            self.dim = int(self.store.get_meta("dim") or 0)
+        # our own Embedder loads its model to learn the dimension: trust the stored one when the names
+        # match (a wrong one still fails at the first encode); injected embedders are asked directly
+        known_dim = self.embedder._dim if isinstance(self.embedder, Embedder) else int(self.embedder.dim)
+        stored_dim = int(self.store.get_meta("dim") or 0)
+        if stored_name is not None and stored_name == self.embedder.name and known_dim in (None, stored_dim):
+            self.dim = stored_dim
         else:
             name, dim = self.store.ensure_embedder(self.embedder.name, int(self.embedder.dim))
             self.dim = dim
@@ -141,10 +145,12 @@ class ExperienceMemory:
         self._last_id = 0
         self._gaps: dict[int, float] = {}
         self._last_sync = 0.0
+        self._dirty = True  # this process wrote since the last sync
 
     def sync(self) -> int:
         """Catch up with rows other processes (or this one) wrote; returns how many were added."""
         with self._lock:
+            self._dirty = False  # cleared first: a write committed while this runs marks it again
             now = time.monotonic()
             self._gaps = {i: t for i, t in self._gaps.items() if now - t < GAP_TTL_S}
             ids, nss, intents, chains, qv, tv = [], [], [], [], [], []
@@ -185,7 +191,7 @@ class ExperienceMemory:
             return len(ids)
 
     def _maybe_sync(self) -> None:
-        if self.sync_interval <= 0 or time.monotonic() - self._last_sync >= self.sync_interval:
+        if self._dirty or self.sync_interval <= 0 or time.monotonic() - self._last_sync >= self.sync_interval:
             self.sync()
 
     # ---- embedding -------------------------------------------------------------------------------
@@ -205,7 +211,9 @@ class ExperienceMemory:
             uniq = list(dict.fromkeys(missing))
             vecs = normalise(self.embedder.encode(uniq))
             if vecs.shape != (len(uniq), self.dim):
-                raise ValueError(f"embedder returned shape {vecs.shape}, expected ({len(uniq)}, {self.dim})")
+                raise EmbedderMismatchError(
+                    f"embedder returned shape {vecs.shape}, expected ({len(uniq)}, {self.dim})"
+                )
             got = dict(zip(uniq, vecs, strict=True))
             with self._emb_lock:
                 for t, v in got.items():
@@ -342,8 +350,6 @@ class ExperienceMemory:
         ns = namespace or self.namespace
         trajs = list(trajectories)
         out = [False] * len(trajs)
-        if self.store.is_frozen():
-            raise PoolFrozenError(f"the pool at {safe_url(self.url)} is frozen; it takes no writes")
         todo = []
         seen = set()
         for i, t in enumerate(trajs):
@@ -366,6 +372,10 @@ class ExperienceMemory:
                 texts.append(t.query)
                 texts.append(render_steps(t.steps))
             vecs = normalise(self.embedder.encode(texts))
+            if vecs.shape != (len(texts), self.dim):
+                raise EmbedderMismatchError(
+                    f"embedder returned shape {vecs.shape}, expected ({len(texts)}, {self.dim})"
+                )
             rows = [
                 Row(
                     namespace=ns,
@@ -391,8 +401,11 @@ class ExperienceMemory:
             flags = self.store.insert_rows(rows, self.embedder.name, self.dim)
             for (i, _, _), ok in zip(chunk, flags, strict=True):
                 out[i] = ok
+        if not any(out) and self.store.is_frozen():
+            # the write transaction checks too; this covers a batch that had nothing new to write
+            raise PoolFrozenError(f"the pool at {safe_url(self.url)} is frozen; it takes no writes")
         if any(out):
-            self.sync()
+            self._dirty = True  # the index catches up before the next recall
         return out
 
     def _existing_hashes(self, ns: str, hashes: list[str]) -> set[str]:
@@ -452,6 +465,7 @@ class ExperienceMemory:
         return self.store.is_frozen()
 
     def stats(self) -> dict[str, Any]:
+        self.sync()
         meta = self.store.all_meta()
         return {
             "url": safe_url(self.url),

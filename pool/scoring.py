@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 from seer_env.pool.types import RecallWeights
 
 
@@ -40,3 +41,13 @@ def bonus(weights: RecallWeights, cov: float, intent_match: bool) -> float:
 def seer_score(weights: RecallWeights, cos: float, cov: float, intent_match: bool) -> float:
     """`w_sim * cos + w_tool * coverage + w_intent * [intent matches]`, in float64."""
     return weights.sim * float(cos) + bonus(weights, cov, intent_match)
+
+
+def exact_cosines(vectors: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Cosines of unit rows with a unit query, in float64, summed the same way for every row.
+
+    (A BLAS product may round a row differently depending on where it sits in the matrix; an
+    elementwise product reduced along each row does not, so equal vectors always tie exactly.)
+    """
+    x = np.asarray(vectors, dtype=np.float64)
+    return (x * np.asarray(q, dtype=np.float64)[None, :]).sum(axis=1)

@@ -52,7 +52,9 @@ TOOLS = [
 INTENTS = ["flight", "coffee", "yelp", "airbnb", "dblp", "scirex", "agenda", "gsm8k"]
 
 
-def make_traj(i: int, rng: random.Random | None = None, success: bool = True, reward: float = 1.0) -> Trajectory:
+def make_traj(
+    i: int, rng: random.Random | None = None, success: bool = True, reward: float = 1.0
+) -> Trajectory:
     """A small, distinct successful trajectory (its content depends on i)."""
     rng = rng or random.Random(i)
     n = rng.randint(1, 4)
