@@ -630,7 +630,9 @@ class Runner:
                 with self.results_path.open("a", encoding="utf-8") as f:
                     f.write("\n")
         self._results_file = self.results_path.open("a", encoding="utf-8")
-        self._write_manifest("started", {"skipped": skipped, "to_play": len(todo)})
+        self._write_manifest(
+            "started", {"skipped": skipped, "to_play": len(todo), "pools_at_start": self._pool_facts()}
+        )
 
         if gates.batch:
             # resume: re-buffer recorded successes of batches whose pool update was not applied

@@ -79,6 +79,8 @@ def test_run_records_every_episode_and_a_failed_one(serve, scripted, tmp_path, h
     pools = manifest["sessions"][-1]["pools"]
     # seeds + one per solved task: a second trial with the same trajectory is a duplicate
     assert pools["seer:toolqa"]["size"] == 8 + 3
+    assert manifest["sessions"][-1]["pools_at_start"]["seer:toolqa"]["size"] == 8
+    assert pools["seer:toolqa"]["hash"] != manifest["sessions"][-1]["pools_at_start"]["seer:toolqa"]["hash"]
     # the same command again plays nothing new
     recs2, _ = run_policies(
         out, ["seer", "react"], srv, [TINY], embedder=hash_embedder, tasks="t000,t001,t002,t003", trials=2
