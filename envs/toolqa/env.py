@@ -52,6 +52,8 @@ class ToolQAEnv(gym.Env):
             all-MiniLM-L6-v2) or a callable `texts -> float32 array`.
         question_ids: keep only these task ids.
         answer_var: the variable PythonInterpreter returns (ToolQA `ans`, SEER `answer`).
+        python_timeout: wall-time limit of PythonInterpreter (seconds).
+        sql_timeout, sql_max_rows: SQLInterpreter's time limit (seconds) and cap on returned rows.
         max_obs_chars: cut longer tool outputs (retrievers excepted) as SEER does at 2048; None keeps
             the reference's full output (GetValue on an unfiltered table returns every value).
     """
@@ -73,7 +75,7 @@ class ToolQAEnv(gym.Env):
         answer_var: str = "ans",
         judge: Callable[[str, Any, Any], bool] | None = None,
         python_timeout: float = 5.0,
-        sql_timeout: float = 5.0,
+        sql_timeout: float = 10.0,
         sql_max_rows: int = 1000,
         max_obs_chars: int | None = None,
     ):

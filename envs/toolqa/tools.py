@@ -317,7 +317,7 @@ class ToolQAToolkit:
         answer_var: str = "ans",
         python_timeout: float = 5.0,
         python_memory_mb: int = 1024,
-        sql_timeout: float = 5.0,
+        sql_timeout: float = 10.0,
         sql_max_rows: int = 1000,
     ):
         self.root = Path(root) if root is not None else None
