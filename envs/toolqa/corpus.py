@@ -291,6 +291,9 @@ def _encode_values(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return codes, cats
 
 
+_PASS_BYTES = 4e8  # CSV bytes' worth of columns parsed per pass (bounds peak memory)
+
+
 def _read_csv_columns(path: Path) -> tuple[list[str], int, list[np.ndarray], list[list[str]]]:
     import pandas as pd
 
@@ -303,7 +306,7 @@ def _read_csv_columns(path: Path) -> tuple[list[str], int, list[np.ndarray], lis
         columns = list(pd.read_csv(path, nrows=0).columns)
         size = path.stat().st_size
         # read a group of columns per pass so a multi-GB file never sits whole in memory as objects
-        per_pass = max(1, min(len(columns), int(len(columns) * 4e8 / max(size, 1))))
+        per_pass = max(1, min(len(columns), int(len(columns) * _PASS_BYTES / max(size, 1))))
         codes_out: list[np.ndarray] = []
         cats_out: list[list[str]] = []
         n_rows = 0

@@ -417,3 +417,13 @@ def test_row_lists_persist_in_the_table_cache(tmp_path):
     again = corpus.load_table(root, "flights")
     assert again is not table
     assert np.array_equal(again._load_perm(j), perm)
+
+
+def test_csv_read_in_column_passes_is_identical(toolqa_root, monkeypatch):
+    path = corpus.corpus_dir(toolqa_root) / corpus.TABLE_FILES["airbnb"]
+    whole = corpus.parse_table_file(path, "airbnb")
+    monkeypatch.setattr(corpus, "_PASS_BYTES", 1)  # one column per pass, as for a multi-GB file
+    passes = corpus.parse_table_file(path, "airbnb")
+    assert passes.columns == whole.columns
+    for c in whole.columns:
+        assert passes.strings(c).tolist() == whole.strings(c).tolist(), c
