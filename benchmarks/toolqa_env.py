@@ -212,7 +212,8 @@ def main() -> int:
     for q in qs:
         by_t.setdefault(q.template, []).append(q)
     mixed = [q for group in zip(*by_t.values(), strict=False) for q in group]
-    mixed += [q for q in qs if q not in set(mixed)] if len(mixed) < args.questions else []
+    used = {id(q) for q in mixed}
+    mixed += [q for q in qs if id(q) not in used]
     qs = mixed[: args.questions]
     print(f"{len(qs)} hard questions ({len(by_t)} templates) generated in {time.perf_counter() - t0:.1f} s")
     print("domains:", dict(Counter(q.domain for q in qs)))
