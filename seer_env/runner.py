@@ -677,8 +677,8 @@ class Runner:
                             await policy.aobserve(traj)
                         mem = getattr(policy, "memory", None)
                         if mem is not None and hasattr(mem, "__len__"):
-                            with contextlib.suppress(Exception):
-                                record["pool_size"] = len(mem)
+                            with contextlib.suppress(Exception):  # a database query: off the loop
+                                record["pool_size"] = await self._in_thread(len, mem)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # the pool update failing must not lose the episode
