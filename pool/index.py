@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import heapq
 import logging
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,10 +36,47 @@ from seer_env.pool.types import RecallWeights
 log = logging.getLogger(__name__)
 
 EPS = 1e-3  # bound on |approximate cosine - exact cosine| for unit vectors (float16: <= 5.2e-4)
-SQ_MIN = 8192  # groups at least this large get a float16 faiss index
+SQ_MIN = 1024  # groups at least this large get a float16 faiss index
 EXTRA = 16  # candidates fetched per group beyond k
-PROMOTE = 2048  # a tool set with this many entries in an intent gets a group of its own
+PROMOTE = 128  # a tool set with this many entries in an intent gets a group of its own
 COS_MAX = 1.0 + 1e-5  # cosines of float32 unit vectors may exceed 1 by rounding
+
+
+_omp_lock = threading.Lock()
+_omp_users = 0
+_omp_saved = None
+
+
+@contextmanager
+def _one_faiss_thread():
+    """One query scans with one OpenMP thread: faiss parallelises over queries, and with one query its
+    thread team only adds synchronisation, which stalls badly on a busy machine. Restored afterwards.
+    (Parallelism comes from scanning groups side by side on the index's own threads instead.)"""
+    global _omp_users, _omp_saved
+    import faiss
+
+    with _omp_lock:
+        if _omp_users == 0:
+            _omp_saved = faiss.omp_get_max_threads()
+            faiss.omp_set_num_threads(1)
+        _omp_users += 1
+    try:
+        yield
+    finally:
+        with _omp_lock:
+            _omp_users -= 1
+            if _omp_users == 0 and _omp_saved is not None:
+                faiss.omp_set_num_threads(_omp_saved)
+
+
+def _in_one_thread(fn):
+    def run(*a):
+        import faiss
+
+        faiss.omp_set_num_threads(1)  # OpenMP settings are per thread: set it in the worker too
+        return fn(*a)
+
+    return run
 
 
 @dataclass
@@ -111,7 +150,16 @@ class _Group:
         self.sq = sq
 
     def all_cos(self, q: np.ndarray) -> np.ndarray:
-        return self.vecs[: self.n] @ q
+        if self.n < 4096:
+            return self.vecs[: self.n] @ q
+        # faiss's single-threaded kernel: a threaded BLAS stalls on a busy machine for one query
+        import faiss
+
+        out = np.empty(self.n, dtype=np.float32)
+        faiss.fvec_inner_products_ny(
+            faiss.swig_ptr(out), faiss.swig_ptr(q), faiss.swig_ptr(self.vecs), self.dim, self.n
+        )
+        return out
 
 
 class _Part:
@@ -205,7 +253,12 @@ class VectorIndex:
                 part.counts[tid] += len(rows)
         self._n += len(ids)
 
-    def search(
+    def search(self, q: np.ndarray, **kwargs) -> list[Hit]:
+        """The exact SEER top-k (see module docstring). Keyword arguments as `_search`."""
+        with _one_faiss_thread():
+            return self._search(q, **kwargs)
+
+    def _search(
         self,
         q: np.ndarray,
         *,
@@ -301,7 +354,7 @@ class VectorIndex:
                 j += 1
             batch = items[i:j]
             if self._pool is not None and len(batch) > 1 and sum(t[1].n for t in batch) > 50_000:
-                for item, res in zip(batch, self._pool.map(approx, batch), strict=True):
+                for item, res in zip(batch, self._pool.map(_in_one_thread(approx), batch), strict=True):
                     take(item, *res)
             else:
                 for item in batch:

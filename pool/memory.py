@@ -455,6 +455,7 @@ class ExperienceMemory:
     def freeze(self) -> str:
         """Refuse all further writes (in every process) and return the content hash."""
         with self.store._write() as conn:
+            self.store.writer_barrier(conn, exclusive=True)  # waits for writes in flight
             self.store.set_meta("frozen", "1", conn)
         digest = self.content_hash()
         self.store.set_meta("frozen_hash", digest)

@@ -55,6 +55,7 @@ from seer_env.types import Step
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+FREEZE_LOCK_KEY = 0x5EE2_F00D  # advisory lock id on PostgreSQL
 BUSY_TIMEOUT_MS = 60_000
 
 metadata = MetaData()
@@ -302,9 +303,8 @@ class Store:
             return []
         now = time.time()
         with self._write() as conn:
+            self.writer_barrier(conn, exclusive=False)
             q = select(pool_meta.c.value).where(pool_meta.c.key == "frozen")
-            if self.dialect != "sqlite":
-                q = q.with_for_update(read=True)  # serialises against freeze()
             if (conn.execute(q).scalar() or "") == "1":
                 raise PoolFrozenError(f"the pool at {safe_url(self.url)} is frozen; it takes no writes")
             keys = {(r.namespace, r.content_hash) for r in rows}
@@ -332,19 +332,44 @@ class Store:
                 out.append(True)
                 todo.append((len(out) - 1, self._row_values(r, embedder, dim, now)))
             if todo:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(insert(experiences), [v for _, v in todo])
-                except IntegrityError:
-                    # a concurrent writer added one of them meanwhile (possible under PostgreSQL's
-                    # READ COMMITTED): insert row by row, each in its own savepoint
-                    for i, v in todo:
-                        try:
-                            with conn.begin_nested():
-                                conn.execute(insert(experiences), [v])
-                        except IntegrityError:
-                            out[i] = False
+                new = self._insert_new(conn, [v for _, v in todo])
+                for i, v in todo:
+                    if (v["namespace"], v["content_hash"]) not in new:
+                        out[i] = False  # a concurrent writer added it meanwhile
         return out
+
+    def _insert_new(self, conn, values: list[dict[str, Any]]) -> set[tuple[str, str]]:
+        """Insert, skipping rows whose (namespace, content hash) exists; returns the keys inserted."""
+        if self.dialect in ("sqlite", "postgresql"):
+            if self.dialect == "sqlite":
+                from sqlalchemy.dialects.sqlite import insert as dialect_insert
+            else:
+                from sqlalchemy.dialects.postgresql import insert as dialect_insert
+            stmt = (
+                dialect_insert(experiences)
+                .on_conflict_do_nothing(index_elements=["namespace", "content_hash"])
+                .returning(experiences.c.namespace, experiences.c.content_hash)
+            )
+            return {(ns, h) for ns, h in conn.execute(stmt, values)}
+        new = set()
+        for v in values:  # other databases: one savepoint per row
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(experiences), [v])
+                new.add((v["namespace"], v["content_hash"]))
+            except IntegrityError:
+                pass
+        return new
+
+    def writer_barrier(self, conn, exclusive: bool) -> None:
+        """Order writes against freeze(): writers share a lock that freeze takes exclusively.
+
+        SQLite needs nothing (its writers run one at a time); PostgreSQL uses a transaction-scoped
+        advisory lock (cheap, unlike a shared row lock on one hot row).
+        """
+        if self.dialect == "postgresql":
+            fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+            conn.exec_driver_sql(f"SELECT {fn}({FREEZE_LOCK_KEY})")
 
     @staticmethod
     def _row_values(r: Row, embedder: str, dim: int, now: float) -> dict[str, Any]:
