@@ -723,13 +723,19 @@ class Runner:
                 self._write_manifest(status, {**self.counts, "pools": self._pool_facts()})
         return self.counts
 
+    def _plan_tag(self, label: str) -> str:
+        """A hash of one policy's episode sequence and the batch size."""
+        seq = [s.key for s in self.plan if s.policy == label]
+        return hashlib.sha256(json.dumps([self.accumulate, seq]).encode()).hexdigest()[:16]
+
     def _applied_batches(self) -> dict[str, set[int]]:
         out: dict[str, set[int]] = defaultdict(set)
         if self.events_path.exists():
             for line in self.events_path.read_text(encoding="utf-8").splitlines():
                 with contextlib.suppress(json.JSONDecodeError, KeyError, TypeError):
                     ev = json.loads(line)
-                    if ev.get("event") == "batch_applied":
+                    # a marker counts only for the same batching of the same plan (a resume)
+                    if ev.get("event") == "batch_applied" and ev.get("plan") == self._plan_tag(ev["policy"]):
                         out[ev["policy"]].add(int(ev["batch"]))
         return out
 
@@ -750,7 +756,15 @@ class Runner:
                         log.warning("pool update failed for %s: %s", traj.task_id, exc)
             finally:
                 pool.release(policy)
-        self._event({"event": "batch_applied", "policy": label, "batch": b, "added": len(items)})
+        self._event(
+            {
+                "event": "batch_applied",
+                "policy": label,
+                "batch": b,
+                "added": len(items),
+                "plan": self._plan_tag(label),
+            }
+        )
         ev.set()
 
 

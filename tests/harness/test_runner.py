@@ -119,6 +119,21 @@ def test_accumulation_in_task_order(serve, tiny_answers, tmp_path, hash_embedder
         events = [json.loads(x) for x in (out / "events.jsonl").read_text().splitlines()]
         assert [e["batch"] for e in events] == [0, 1, 2, 3]
         assert sum(e["added"] for e in events) == 8
+    size = len(mem)
+    mem.close()
+    # the same command again: nothing to play, nothing added twice
+    again, _ = run_policies(
+        out,
+        ["seer"],
+        srv,
+        [TINY],
+        embedder=hash_embedder,
+        tasks=",".join(t["id"] for t in tasks),
+        accumulate=mode,
+    )
+    assert len(again) == 10
+    mem = open_memory(out / "pool-seer.sqlite", "toolqa", embedder=hash_embedder)
+    assert len(mem) == size
     mem.close()
 
 
@@ -263,3 +278,46 @@ def test_report_on_missing_run(tmp_path):
         capture_output=True,
     )
     assert proc.returncode == 1
+
+
+async def test_batch_accumulation_survives_an_interrupt(serve, tiny_answers, tmp_path, hash_embedder):
+    """Interrupted mid-batch and resumed: the batch's recorded successes still enter the pool, in order."""
+    import asyncio
+
+    from seer_env.runner import Runner
+    from seer_env.runner_cli import build_policy_entries
+
+    tasks = tiny_env.make_tasks(60)[:12]
+    wrong = {tasks[4]["query"]}
+    srv = serve(ScriptedModel(tiny_answers, wrong=wrong), latency=0.05)
+    out = tmp_path / "run"
+
+    def runner() -> Runner:
+        entries = build_policy_entries(
+            ["seer"],
+            out=out,
+            model="openai/scripted",
+            api_base=srv.base_url,
+            api_key="sk",
+            llm_options={"backoff_base": 0.0},
+            embedder=hash_embedder,
+            accumulate="batch:4",
+        )
+        ids = ",".join(t["id"] for t in tasks)
+        return Runner([TINY], entries, out, tasks=ids, concurrency=2, accumulate="batch:4")
+
+    task = asyncio.ensure_future(runner().run())
+    while not (out / "results.jsonl").exists() or len(read_records(out / "results.jsonl")) < 6:
+        await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    first = read_records(out / "results.jsonl")
+    assert 6 <= len(first) < 12
+    await runner().run()
+    recs = read_records(out / "results.jsonl")
+    assert len(recs) == 12 and len(set(keys(recs))) == 12
+    mem = open_memory(out / "pool-seer.sqlite", "toolqa", embedder=hash_embedder)
+    online = [e.task_id for e in mem.experiences() if e.source == "online"]
+    assert online == [t["id"] for t in tasks if t["query"] not in wrong]
+    mem.close()
