@@ -46,7 +46,11 @@ def truncate(text: str, limit: int | None, tool: str | None = None) -> str:
 
 
 class LLMPolicy(Policy):
-    """Shared episode bookkeeping for LLM policies (not used on its own)."""
+    """Shared episode bookkeeping for LLM policies (not used on its own).
+
+    `act` returns a `ToolCall`, or the model's raw text when it holds no readable call: the env then
+    answers with what is wrong with it (a "parse" error), as it does for any bad action.
+    """
 
     name = "llm"
     accumulates = False
@@ -123,13 +127,16 @@ class LLMPolicy(Policy):
             raise StopEpisode(f"step cap of {self.max_steps} reached")
         return first
 
-    def _finish_action(self, call: ToolCall, thought: str | None) -> ToolCall:
+    def _finish_action(self, call: ToolCall, thought: str | None) -> ToolCall | str:
         self._pending = call
         self._pending_thought = thought
         self.last_thought = thought
+        if not call.name:
+            # unreadable: the env gets the text itself and answers with what is wrong with it
+            return call.raw or ""
         return call
 
-    def _action_from_text(self, text: str) -> ToolCall:
+    def _action_from_text(self, text: str) -> ToolCall | str:
         """Parse the model's text; an unreadable one goes to the env as is (it answers with the error)."""
         try:
             call, thought = parse_action_with_thought(text, self.tools)
@@ -137,7 +144,7 @@ class LLMPolicy(Policy):
             call, thought = ToolCall("", {}, raw=text), None
         return self._finish_action(call, thought)
 
-    def _action_from_response(self, resp: LLMResponse, text: str) -> ToolCall:
+    def _action_from_response(self, resp: LLMResponse, text: str) -> ToolCall | str:
         if resp.tool_calls:
             call = resp.tool_calls[0]
             spec = {t.name: t for t in self.tools}
@@ -222,7 +229,7 @@ class ReactPolicy(LLMPolicy):
             )
         return msgs
 
-    async def act(self, observation: str, info: dict[str, Any]) -> ToolCall:
+    async def act(self, observation: str, info: dict[str, Any]) -> ToolCall | str:
         self._begin_step(observation, info)
         if self.action_format == "tools":
             resp = await self.client.acomplete(self._messages_tools(), tools=[t.openai() for t in self.tools])

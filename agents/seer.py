@@ -250,7 +250,7 @@ class SeerPolicy(LLMPolicy):
     def _scratchpad(self) -> str:
         lines = [self.hint] if self.hints else []
         for i, s in enumerate(self.steps, 1):
-            lines.append(render_step(i, s))
+            lines.append(render_step(i, s) if s.action.name else f"Step {i}: {s.action.raw or ''}".rstrip())
             lines.append(f"Result {i}: {truncate(s.observation, self.max_observation_chars, s.action.name)}")
         lines.append(f"Step {len(self.steps) + 1}:")
         return "\n".join(lines)
@@ -264,7 +264,7 @@ class SeerPolicy(LLMPolicy):
             action_format=self.action_format,
         )
 
-    async def act(self, observation: str, info: dict[str, Any]) -> ToolCall:
+    async def act(self, observation: str, info: dict[str, Any]) -> ToolCall | str:
         try:
             first = self._begin_step(observation, info)
         except BaseException:
@@ -279,9 +279,10 @@ class SeerPolicy(LLMPolicy):
         resp = await self.client.acomplete([{"role": "user", "content": prompt}], tools=tools)
         self._count(resp)
         text = clean_solver_output(resp.content)
-        call = self._action_from_response(resp, text)
-        self._start_prefetch(call, self.last_thought)
-        return call
+        action = self._action_from_response(resp, text)
+        if isinstance(action, ToolCall):
+            self._start_prefetch(action, self.last_thought)
+        return action
 
     # -- accumulation -----------------------------------------------------------------------------
     def _admit(self, trajectory: Trajectory) -> bool:

@@ -240,3 +240,29 @@ def test_sync_policy_in_a_plain_gym_loop(serve, scripted, memory):
             break
         info = {**info, **step_info}
     assert reward == 1.0 and time.time() - t0 < 60
+
+
+async def test_unreadable_output_goes_to_the_env_as_text(serve, memory):
+    srv = serve(
+        lambda body: (
+            {"content": "[math]"}
+            if "Reply with exactly one label" in body["messages"][0]["content"]
+            else {"content": "I think I should add <CALL_BEGIN>Add 1 2"}
+        )
+    )
+    env = gym.make(TINY, disable_env_checker=True)
+    obs, info = env.reset(options={"task_id": "t001"})
+    policy = make_policy("seer", client=make_client(srv), memory=memory, continue_on_error=True)
+    policy.reset(seed=0, info=info)
+    action = await policy.act(obs, info)
+    assert isinstance(action, str) and "<CALL_BEGIN>Add 1 2" in action
+    obs, _, _, _, step_info = env.step(action)
+    assert step_info["error"] == "parse" and not step_info["ok"]
+    await policy.act(obs, {**info, **step_info})
+    # the scratchpad shows the unreadable step as written, and the env's message as its result
+    prompt = srv.requests[-1]["messages"][0]["content"].split("(END OF EXAMPLES)")[-1]
+    assert "Step 1: I think I should add <CALL_BEGIN>Add 1 2" in prompt
+    assert f"Result 1: {obs}" in prompt
+    stop = make_policy("seer", client=make_client(srv), memory=memory)
+    traj = await play(env, stop, "t001")
+    assert len(traj.steps) == 1 and not traj.steps[0].ok and not traj.success
