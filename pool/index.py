@@ -195,6 +195,10 @@ class VectorIndex:
     """Embeddings of one kind (query or trajectory) with the metadata the SEER score needs."""
 
     def __init__(self, dim: int, threads: int = 1):
+        # import faiss now, not inside the first recall: importing it holds the GIL for a while,
+        # which would stall an event loop whose recalls run in threads
+        import faiss  # noqa: F401
+
         self.dim = int(dim)
         self._ns: dict[str, dict[str | None, _Part]] = {}
         self._vocab: dict[str, int] = {}  # tool name -> bit

@@ -79,6 +79,8 @@ class ExperienceMemory:
     recall_log: path of a JSONL file that gets one line per recall (None: no log).
     sync_interval: seconds between catch-ups with the store before a recall (0: every recall).
     threads: threads one recall may use to scan large groups side by side.
+    executor_workers: threads that run `arecall`/`aadd` off the event loop (one by default: recalls
+        are serialised on the index anyway, and fewer threads holding the GIL keep the loop responsive).
     """
 
     def __init__(
@@ -95,7 +97,7 @@ class ExperienceMemory:
         on_mismatch: str = "refuse",
         sync_interval: float = 0.0,
         threads: int = 1,
-        executor_workers: int = 2,
+        executor_workers: int = 1,
     ):
         if on_mismatch not in ("refuse", "reembed"):
             raise ValueError('on_mismatch must be "refuse" or "reembed"')

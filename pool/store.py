@@ -309,7 +309,8 @@ class Store:
                 raise PoolFrozenError(f"the pool at {safe_url(self.url)} is frozen; it takes no writes")
             keys = {(r.namespace, r.content_hash) for r in rows}
             existing = set()
-            for ns in {k[0] for k in keys}:
+            # SQLite and PostgreSQL skip existing rows in the INSERT itself (ON CONFLICT DO NOTHING)
+            for ns in {k[0] for k in keys} if self.dialect not in ("sqlite", "postgresql") else ():
                 hashes = [h for n, h in keys if n == ns]
                 for i in range(0, len(hashes), 500):
                     existing.update(
