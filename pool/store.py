@@ -137,12 +137,16 @@ def content_hash(namespace: str, intent: str | None, query: str, steps: Sequence
 
 
 def resolve_url(url: str | os.PathLike | None) -> str:
-    """None -> a fresh SQLite file in a temp dir; a path -> `sqlite:///path`; else the URL as given."""
+    """None -> a fresh SQLite file in a temp dir; a path -> `sqlite:///path`; else the URL as given
+    (`postgresql://` means psycopg 3)."""
     if url is None:
         d = tempfile.mkdtemp(prefix="seer-pool-")
         return f"sqlite:///{Path(d) / 'pool.sqlite'}"
     s = str(url)
     if "://" in s:
+        scheme, rest = s.split("://", 1)
+        if scheme in ("postgresql", "postgres"):  # the driver seer-env depends on is psycopg 3
+            return f"postgresql+psycopg://{rest}"
         return s
     return f"sqlite:///{Path(s).expanduser().resolve()}"
 

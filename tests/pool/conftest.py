@@ -44,7 +44,8 @@ def pg_server():
     """
     url = os.environ.get("SEER_ENV_PG_URL")
     if url:
-        yield url.rsplit("/", 1)[0]
+        scheme, rest = url.split("://", 1)
+        yield f"postgresql+psycopg://{rest}".rsplit("/", 1)[0]
         return
     bindir = _pg_bin()
     if bindir is None:

@@ -143,7 +143,7 @@ def test_equivalence_float16_groups_and_ties(monkeypatch):
 
 
 def test_equivalence_real_model(tmp_path, monkeypatch):
-    """The packaged MiniLM (offline): seeds plus a few dozen experiences, every strategy."""
+    """The packaged MiniLM (offline): the seeds plus a few short experiences, every strategy."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     from seer_env import embedding
@@ -152,27 +152,27 @@ def test_equivalence_real_model(tmp_path, monkeypatch):
     assert mem.embedder.name == "all-MiniLM-L6-v2" and mem.dim == 384
     assert mem.add_seeds("toolqa") == 8
     rng = random.Random(1)
-    mem.add_many([random_traj(i, rng) for i in range(40)])
+    mem.add_many([random_traj(i, rng) for i in range(8)])
     entries = list(mem.experiences())
-    qv = normalise(embedding.embed([e.query for e in entries]))
-    tv = normalise(embedding.embed([render_steps(e.steps) for e in entries]))
+    assert len(entries) == 16
+    vecs = normalise(embedding.embed([e.query for e in entries] + [render_steps(e.steps) for e in entries]))
+    qv, tv = vecs[: len(entries)], vecs[len(entries) :]
     seeds = [e for e in entries if e.source == "seed"]
+    cases = []
     for strategy in ("goal", "process", "hybrid"):
-        for e in seeds:
-            steps = e.steps[:1]
+        for n, e in enumerate(seeds):
+            steps = e.steps[: n % 2]
             use_goal = strategy == "goal" or (strategy == "hybrid" and not steps)
-            q = normalise(embedding.embed([e.query if use_goal else render_steps(steps)]))[0]
-            want = reference_select(
-                entries,
-                qv if use_goal else tv,
-                q,
-                [s.action.name for s in steps],
-                e.intent,
-                4,
-                RecallWeights(),
-            )
-            got = mem.recall(e.query, intent=e.intent, steps=steps, strategy=strategy)
-            assert [r.experience.id for r in got] == want
-            if use_goal:  # its own question is recalled first: cos 1 + intent
-                assert got[0].experience.id == e.id and got[0].similarity == pytest.approx(1.0, abs=1e-5)
+            cases.append((strategy, e, steps, use_goal, e.query if use_goal else render_steps(steps)))
+    queries = normalise(embedding.embed(sorted({c[4] for c in cases})))
+    qvec = dict(zip(sorted({c[4] for c in cases}), queries, strict=True))
+    for strategy, e, steps, use_goal, text in cases:
+        tools = [s.action.name for s in steps]
+        want = reference_select(
+            entries, qv if use_goal else tv, qvec[text], tools, e.intent, 4, RecallWeights()
+        )
+        got = mem.recall(e.query, intent=e.intent, steps=steps, strategy=strategy)
+        assert [r.experience.id for r in got] == want
+        if use_goal:  # its own question is recalled first: cos 1 + intent
+            assert got[0].experience.id == e.id and got[0].similarity == pytest.approx(1.0, abs=1e-5)
     mem.close()
