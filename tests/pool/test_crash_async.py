@@ -105,7 +105,6 @@ async def test_arecall_keeps_the_loop_responsive(tmp_path):
     # goal recalls of a stored question find it first
     assert all(results[i][0].experience.query == trajs[i].query for i in range(0, 200, 3))
     assert len(lateness) >= 3
-    print("max lateness ms", max(lateness) * 1000)
     assert max(lateness) < 0.050, f"a heartbeat tick was {max(lateness) * 1000:.1f} ms late"
     # async adds, too
     assert await mem.aadd(make_traj(5000)) is True
