@@ -180,7 +180,7 @@ class _Part:
         """`scoring.coverage(tools, ts)` for every tool set of this part, vectorised over bit masks."""
         if not tools:
             return np.zeros(len(self.toolsets), dtype=np.float64)
-        if len(vocab) > 64 or len(self.masks) != len(self.toolsets):
+        if len(vocab) > 64 or len(self.masks) != len(self.toolsets) or not hasattr(np, "bitwise_count"):
             return np.array([coverage(tools, ts) for ts in self.toolsets], dtype=np.float64)
         m = 0
         for t in set(tools):
