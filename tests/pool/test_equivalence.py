@@ -176,3 +176,30 @@ def test_equivalence_real_model(tmp_path, monkeypatch):
         if use_goal:  # its own question is recalled first: cos 1 + intent
             assert got[0].experience.id == e.id and got[0].similarity == pytest.approx(1.0, abs=1e-5)
     mem.close()
+
+
+def test_equivalence_many_tool_names():
+    """More than 64 distinct tools (coverage computed without bit masks) and many rare tool sets."""
+    rng = np.random.default_rng(11)
+    n, d = 3000, 32
+    names = [f"Tool{i}" for i in range(90)]
+    chains = [list(rng.choice(names, size=rng.integers(1, 5))) for _ in range(n)]
+    intents = [INTENTS[i] for i in rng.integers(0, 4, n)]
+    x = normalise(rng.standard_normal((n, d)))
+    idx = VectorIndex(d)
+    idx.add(np.arange(1, n + 1), ["ns"] * n, intents, chains, x)
+
+    class E:
+        def __init__(self, i):
+            self.id, self.intent, self.tool_chain = i + 1, intents[i], chains[i]
+
+    entries = [E(i) for i in range(n)]
+    for trial in range(30):
+        q = normalise(rng.standard_normal(d))[0]
+        tools = list(rng.choice(names, size=trial % 4))
+        got = idx.search(
+            q, namespace="ns", intent=INTENTS[trial % 4], tools_so_far=tools, weights=RecallWeights(), k=5
+        )
+        assert [h.id for h in got] == reference_select(
+            entries, x, q, tools, INTENTS[trial % 4], 5, RecallWeights()
+        )
