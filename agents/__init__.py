@@ -19,11 +19,13 @@ POLICIES: dict[str, tuple[str, str]] = {
     "fewshot": ("seer_env.agents.fewshot", "FewShotPolicy"),
     "fewshot-random": ("seer_env.agents.fewshot", "RandomFewShotPolicy"),
     "seer": ("seer_env.agents.seer", "SeerPolicy"),
+    # SEER on τ-bench: function-calling transcripts as exemplars, tool-set intents
+    "seer-tau": ("seer_env.envs.taubench.policy", "SeerTauPolicy"),
 }
 
 # policies that call an LLM (need --model) and those that read or write an experience pool
-LLM_POLICIES = frozenset({"react", "fewshot", "fewshot-random", "seer"})
-POOL_POLICIES = frozenset({"fewshot-random", "seer"})
+LLM_POLICIES = frozenset({"react", "fewshot", "fewshot-random", "seer", "seer-tau"})
+POOL_POLICIES = frozenset({"fewshot-random", "seer", "seer-tau"})
 
 
 def policy_class(name: str) -> type[Policy]:
@@ -35,7 +37,7 @@ def policy_class(name: str) -> type[Policy]:
 
 
 def make_policy(name: str, **kwargs: Any) -> Policy:
-    """Build the policy called `name` (random, oracle, react, fewshot, fewshot-random, seer)."""
+    """Build the policy called `name` (random, oracle, react, fewshot, fewshot-random, seer, seer-tau)."""
     return policy_class(name)(**kwargs)
 
 

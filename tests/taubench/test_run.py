@@ -229,3 +229,23 @@ def test_seer_env_run_plays_taubench_tasks(tmp_path):
         (str(t), i) for t in range(n) for i in range(2)
     )
     assert all(r["error"] is None for r in records)
+
+
+def test_seer_env_run_with_seer_tau_policy(llm, tmp_path):
+    """`seer-env run --policy seer-tau` builds SEER-τ from the registry, with its own pool namespace."""
+    from seer_env.cli import main
+    from seer_env.pool import ExperienceMemory
+    from seer_env.runner import read_records
+
+    out, pool = tmp_path / "run", tmp_path / "pool.sqlite"
+    rc = main(
+        ["run", "--env", "TauBench-retail-v0", "--policy", "seer-tau", "--model", "seerscripted/oracle",
+         "--pool", str(pool), "--out", str(out), "--no-progress",
+         "--env-kwargs", json.dumps({"user_strategy": "scripted", "task_split": "train"})]
+    )
+    assert rc == 0
+    records = read_records(out / "results.jsonl")
+    n = len(all_tasks("retail", "train"))
+    assert len(records) == n and all(r["success"] for r in records), [r.get("error") for r in records]
+    with ExperienceMemory(url=str(pool), namespace="taubench-retail") as memory:
+        assert len(memory) == n  # every train success entered the τ-bench namespace
