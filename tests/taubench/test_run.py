@@ -233,15 +233,29 @@ def test_seer_env_run_plays_taubench_tasks(tmp_path):
 
 def test_seer_env_run_with_seer_tau_policy(llm, tmp_path):
     """`seer-env run --policy seer-tau` builds SEER-τ from the registry, with its own pool namespace."""
-    from seer_env.cli import main
     from seer_env.pool import ExperienceMemory
+
+    from seer_env.cli import main
     from seer_env.runner import read_records
 
     out, pool = tmp_path / "run", tmp_path / "pool.sqlite"
     rc = main(
-        ["run", "--env", "TauBench-retail-v0", "--policy", "seer-tau", "--model", "seerscripted/oracle",
-         "--pool", str(pool), "--out", str(out), "--no-progress",
-         "--env-kwargs", json.dumps({"user_strategy": "scripted", "task_split": "train"})]
+        [
+            "run",
+            "--env",
+            "TauBench-retail-v0",
+            "--policy",
+            "seer-tau",
+            "--model",
+            "seerscripted/oracle",
+            "--pool",
+            str(pool),
+            "--out",
+            str(out),
+            "--no-progress",
+            "--env-kwargs",
+            json.dumps({"user_strategy": "scripted", "task_split": "train"}),
+        ]
     )
     assert rc == 0
     records = read_records(out / "results.jsonl")
