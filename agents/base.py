@@ -23,14 +23,14 @@ class Policy(ABC):
 
     name: str = "policy"
 
-    def reset(self, *, seed: int | None = None, info: dict[str, Any] | None = None) -> None:
+    def reset(self, *, seed: int | None = None, info: dict[str, Any] | None = None) -> None:  # noqa: B027
         """Start a new episode. `info` is the env's reset info (tools, task id, intent labels)."""
 
     @abstractmethod
     async def act(self, observation: str, info: dict[str, Any]) -> ToolCall:
         """Choose the next tool call from the latest observation and info."""
 
-    def observe(self, trajectory: Trajectory) -> None:
+    def observe(self, trajectory: Trajectory) -> None:  # noqa: B027 (an optional hook)
         """Receive the finished episode (called once per episode)."""
 
     async def aobserve(self, trajectory: Trajectory) -> None:
@@ -60,10 +60,10 @@ class _LoopThread:
 class SyncPolicy:
     """Use any `Policy` from a plain synchronous loop::
 
-        policy = SyncPolicy(RandomPolicy())
-        obs, info = env.reset(seed=0)
-        policy.reset(seed=0, info=info)
-        action = policy.act(obs, info)
+    policy = SyncPolicy(RandomPolicy())
+    obs, info = env.reset(seed=0)
+    policy.reset(seed=0, info=info)
+    action = policy.act(obs, info)
     """
 
     def __init__(self, policy: Policy):

@@ -61,7 +61,7 @@ def bind_text_arguments(spec: ToolSpec | None, text: str) -> dict[str, Any]:
         return {UNBOUND_KEY: text}
     if len(names) == 1:
         return {names[0]: text}
-    return dict(zip(names, text.split(", ", len(names) - 1)))
+    return dict(zip(names, text.split(", ", len(names) - 1), strict=False))
 
 
 def _parse_json_arguments(name: str, args: Any) -> dict[str, Any]:

@@ -102,7 +102,10 @@ def embed(texts: list[str], model: str | None = None, batch_size: int = 64) -> n
     if not texts:
         return np.zeros((0, st.get_sentence_embedding_dimension()), dtype=np.float32)
     vecs = st.encode(
-        list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False,
+        list(texts),
+        batch_size=batch_size,
+        normalize_embeddings=True,
+        show_progress_bar=False,
         convert_to_numpy=True,
     )
     return np.ascontiguousarray(vecs, dtype=np.float32)

@@ -14,9 +14,7 @@ NEIGHBOUR = ToolSpec(
         "required": ["GraphName", "Node"],
     },
 )
-LOADDB = ToolSpec(
-    "LoadDB", "load a table", {"type": "object", "properties": {"DBName": {"type": "string"}}}
-)
+LOADDB = ToolSpec("LoadDB", "load a table", {"type": "object", "properties": {"DBName": {"type": "string"}}})
 TOOLS = [NEIGHBOUR, LOADDB]
 
 
@@ -52,7 +50,9 @@ def test_openai_tool_call_object_and_dict():
     assert parse_action(obj) == ToolCall("LoadDB", {"DBName": "yelp"})
     as_dict = {"id": "c", "type": "function", "function": {"name": "LoadDB", "arguments": '{"DBName": "x"}'}}
     assert parse_action(as_dict) == ToolCall("LoadDB", {"DBName": "x"})
-    assert parse_action({"name": "LoadDB", "arguments": {"DBName": "x"}}) == ToolCall("LoadDB", {"DBName": "x"})
+    assert parse_action({"name": "LoadDB", "arguments": {"DBName": "x"}}) == ToolCall(
+        "LoadDB", {"DBName": "x"}
+    )
 
 
 def test_multi_argument_split_is_lossless():
@@ -78,8 +78,18 @@ def test_already_parsed_call_is_rebound():
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "   ", "just some words", "LoadDB(flights)", "LoadDB[flights", "<CALL_BEGIN>LoadDB<CALL_END>",
-     '{"arguments": {}}', '{"name": "LoadDB", "arguments": "{not json"}', 42, None],
+    [
+        "",
+        "   ",
+        "just some words",
+        "LoadDB(flights)",
+        "LoadDB[flights",
+        "<CALL_BEGIN>LoadDB<CALL_END>",
+        '{"arguments": {}}',
+        '{"name": "LoadDB", "arguments": "{not json"}',
+        42,
+        None,
+    ],
 )
 def test_unparsable_actions_raise_a_readable_error(bad):
     with pytest.raises(ActionParseError) as info:

@@ -7,10 +7,24 @@ import seer_env
 from seer_env import Step, TextObservation, ToolCall, ToolCallSpace, ToolSpec, Trajectory
 
 SPECS = [
-    ToolSpec("LoadDB", "load", {"type": "object", "properties": {"DBName": {"type": "string", "enum": ["a", "b"]}},
-                                "required": ["DBName"]}),
-    ToolSpec("Add", "add", {"type": "object", "properties": {"x": {"type": "integer"}, "y": {"type": "number"}},
-                            "required": ["x", "y"]}),
+    ToolSpec(
+        "LoadDB",
+        "load",
+        {
+            "type": "object",
+            "properties": {"DBName": {"type": "string", "enum": ["a", "b"]}},
+            "required": ["DBName"],
+        },
+    ),
+    ToolSpec(
+        "Add",
+        "add",
+        {
+            "type": "object",
+            "properties": {"x": {"type": "integer"}, "y": {"type": "number"}},
+            "required": ["x", "y"],
+        },
+    ),
 ]
 
 
@@ -44,9 +58,17 @@ def test_text_observation_accepts_any_unicode():
 
 def test_trajectory_round_trips_json():
     traj = Trajectory(
-        env_id="ToolQA-easy-v0", task_id="easy-flight-0001", query="q?", intent="flight",
-        steps=[Step(ToolCall("LoadDB", {"DBName": "flights"}, raw="LoadDB[flights]"), "loaded", True, "think")],
-        answer="42", reward=1.0, success=True, meta={"tokens": 10},
+        env_id="ToolQA-easy-v0",
+        task_id="easy-flight-0001",
+        query="q?",
+        intent="flight",
+        steps=[
+            Step(ToolCall("LoadDB", {"DBName": "flights"}, raw="LoadDB[flights]"), "loaded", True, "think")
+        ],
+        answer="42",
+        reward=1.0,
+        success=True,
+        meta={"tokens": 10},
     )
     back = Trajectory.from_json(traj.to_json())
     assert back == traj
