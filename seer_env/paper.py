@@ -189,7 +189,12 @@ def run_protocol_cli(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from seer_env.runner import Runner, read_records
-    from seer_env.runner_cli import Progress, build_policy_entries
+    from seer_env.runner_cli import (
+        Progress,
+        build_policy_entries,
+        llm_options_from_args,
+        seer_options_from_args,
+    )
 
     console = Console(stderr=True)
     family = (args.env or "ToolQA").split(",")[0].strip()
@@ -211,17 +216,7 @@ def run_protocol_cli(args: argparse.Namespace) -> int:
     if args.policy == "random":  # the run parser's default: the protocol is about SEER
         policies = ["seer"]
     accumulate = args.accumulate if args.accumulate != "online" else "sequential"
-    seer_options = {
-        "strategy": args.strategy,
-        "k": args.k,
-        "max_steps": args.seer_max_steps,
-        "continue_on_error": args.continue_on_error,
-        "hints": not args.no_hints,
-        "classify": not args.no_classify,
-        "action_format": args.action_format,
-        "prefetch": not args.no_prefetch,
-        "seed": args.seed,
-    }
+    seer_options = seer_options_from_args(args)
     entries = build_policy_entries(
         policies,
         out=out,
@@ -230,14 +225,7 @@ def run_protocol_cli(args: argparse.Namespace) -> int:
         api_key=args.api_key,
         pool=args.pool,
         accumulate=accumulate,
-        llm_options={
-            "timeout": args.timeout,
-            "max_retries": args.max_retries,
-            "temperature": args.temperature,
-            "max_tokens": args.max_tokens,
-            "cache_dir": args.cache_dir,
-            "backoff_base": args.backoff_base,
-        },
+        llm_options=llm_options_from_args(args),
         seer_options=seer_options,
         react_options={"action_format": args.action_format},
         embedder=args.embedder,

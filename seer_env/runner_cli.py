@@ -232,6 +232,33 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default=None, help="ToolQA data directory for --protocol seer-toolqa")
 
 
+def llm_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The `LLMClient` options of the run parser's LLM group."""
+    return {
+        "timeout": args.timeout,
+        "max_retries": args.max_retries,
+        "temperature": args.temperature,
+        "max_tokens": args.max_tokens,
+        "cache_dir": args.cache_dir,
+        "backoff_base": args.backoff_base,
+    }
+
+
+def seer_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The SEER / few-shot policy options of the run parser."""
+    return {
+        "strategy": args.strategy,
+        "k": args.k,
+        "max_steps": args.seer_max_steps,
+        "continue_on_error": args.continue_on_error,
+        "hints": not args.no_hints,
+        "classify": not args.no_classify,
+        "action_format": args.action_format,
+        "prefetch": not args.no_prefetch,
+        "seed": args.seed,
+    }
+
+
 def run_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -250,25 +277,8 @@ def run_command(args: argparse.Namespace) -> int:
     envs = [e.strip() for e in args.env.split(",") if e.strip()]
     policies = [p.strip() for p in args.policy.split(",") if p.strip()]
     env_kwargs = json.loads(args.env_kwargs) if args.env_kwargs else {}
-    llm_options = {
-        "timeout": args.timeout,
-        "max_retries": args.max_retries,
-        "temperature": args.temperature,
-        "max_tokens": args.max_tokens,
-        "cache_dir": args.cache_dir,
-        "backoff_base": args.backoff_base,
-    }
-    seer_options = {
-        "strategy": args.strategy,
-        "k": args.k,
-        "max_steps": args.seer_max_steps,
-        "continue_on_error": args.continue_on_error,
-        "hints": not args.no_hints,
-        "classify": not args.no_classify,
-        "action_format": args.action_format,
-        "prefetch": not args.no_prefetch,
-        "seed": args.seed,
-    }
+    llm_options = llm_options_from_args(args)
+    seer_options = seer_options_from_args(args)
     from seer_env.agents import POLICIES
 
     unknown = [p for p in policies if p not in POLICIES]
