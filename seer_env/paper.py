@@ -19,7 +19,6 @@ not the reference's lenient LLM judge (spec/seer.md §2), so expect lower number
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -188,11 +187,11 @@ def run_protocol_cli(args: argparse.Namespace) -> int:
     """`seer-env run --protocol seer-toolqa`: build the 15-subset run and play it with the Runner."""
     from rich.console import Console
 
-    from seer_env.runner import Runner, read_records
+    from seer_env.runner import read_records
     from seer_env.runner_cli import (
-        Progress,
         build_policy_entries,
         llm_options_from_args,
+        play,
         seer_options_from_args,
     )
 
@@ -233,31 +232,17 @@ def run_protocol_cli(args: argparse.Namespace) -> int:
     )
     config = {k: v for k, v in vars(args).items() if k not in ("func", "api_key")}
     config.update(protocol="seer-toolqa", envs=envs, accumulate=accumulate)
-    progress = Progress(enabled=not args.no_progress)
-    runner = Runner(
+    status = play(
+        args,
         envs,
         entries,
         out,
-        tasks=args.tasks,
-        episodes=args.episodes,
-        trials=args.trials,
-        concurrency=args.concurrency,
-        seed=args.seed,
         accumulate=accumulate,
         env_kwargs=protocol_env_kwargs(envs, args.data_dir),
-        max_steps=args.max_steps,
         config=config,
-        on_record=progress.update,
-        on_plan=progress.start,
     )
-    try:
-        asyncio.run(runner.run())
-    except KeyboardInterrupt:
-        progress.stop()
-        console.print(f"[yellow]interrupted[/yellow]; run the same command again to resume ({out})")
-        return 130
-    finally:
-        progress.stop()
+    if isinstance(status, int):
+        return status
     records = read_records(out / "results.jsonl")
     for p in policies:
         print_paper_tables(records, p)

@@ -259,6 +259,62 @@ def seer_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def play(
+    args: argparse.Namespace,
+    envs: list[str],
+    entries: list[Any],
+    out: Path,
+    *,
+    accumulate: str,
+    env_kwargs: dict[str, Any] | None,
+    config: dict[str, Any],
+    shuffle: bool = False,
+) -> dict[str, int] | int:
+    """Run the planned episodes with a progress bar; the counts, or an exit code when stopped.
+
+    Ctrl-C stops cleanly (finished episodes are saved); a configuration error (unknown env id, bad
+    task ids, no data) is said plainly instead of a traceback.
+    """
+    import gymnasium as gym
+    from rich.console import Console
+
+    from seer_env.runner import Runner
+
+    console = Console(stderr=True)
+    progress = Progress(enabled=not args.no_progress)
+    runner = Runner(
+        envs,
+        entries,
+        out,
+        tasks=args.tasks,
+        episodes=args.episodes,
+        trials=args.trials,
+        concurrency=args.concurrency,
+        seed=args.seed,
+        shuffle=shuffle,
+        accumulate=accumulate,
+        env_kwargs=env_kwargs,
+        max_steps=args.max_steps,
+        config=config,
+        on_record=progress.update,
+        on_plan=progress.start,
+    )
+    try:
+        return asyncio.run(runner.run())
+    except KeyboardInterrupt:
+        progress.stop()
+        console.print(
+            f"[yellow]interrupted[/yellow]: finished episodes are saved in {out}; run again to resume"
+        )
+        return 130
+    except (ValueError, FileNotFoundError, gym.error.Error, ImportError) as exc:
+        progress.stop()
+        console.print(f"[red]error[/red]: {type(exc).__name__}: {exc}")
+        return 2
+    finally:
+        progress.stop()
+
+
 def run_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -270,8 +326,6 @@ def run_command(args: argparse.Namespace) -> int:
     if not args.env:
         console.print("[red]--env is required[/red]")
         return 2
-    from seer_env.runner import Runner
-
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     envs = [e.strip() for e in args.env.split(",") if e.strip()]
@@ -300,42 +354,18 @@ def run_command(args: argparse.Namespace) -> int:
         run_id=out.name,
     )
     config = {k: v for k, v in vars(args).items() if k not in ("func", "api_key")}
-    progress = Progress(enabled=not args.no_progress)
-    runner = Runner(
+    counts = play(
+        args,
         envs,
         entries,
         out,
-        tasks=args.tasks,
-        episodes=args.episodes,
-        trials=args.trials,
-        concurrency=args.concurrency,
-        seed=args.seed,
-        shuffle=args.shuffle,
         accumulate=args.accumulate,
         env_kwargs={"*": env_kwargs} if env_kwargs else None,
-        max_steps=args.max_steps,
         config=config,
-        on_record=progress.update,
-        on_plan=progress.start,
+        shuffle=args.shuffle,
     )
-    try:
-        counts = asyncio.run(runner.run())
-    except KeyboardInterrupt:
-        progress.stop()
-        console.print(
-            f"[yellow]interrupted[/yellow]: finished episodes are saved in {out}; run again to resume"
-        )
-        return 130
-    except Exception as exc:  # a configuration error (unknown env id, bad task ids, no data): say it plainly
-        import gymnasium as gym
-
-        if not isinstance(exc, (ValueError, FileNotFoundError, gym.error.Error, ImportError)):
-            raise
-        progress.stop()
-        console.print(f"[red]error[/red]: {type(exc).__name__}: {exc}")
-        return 2
-    finally:
-        progress.stop()
+    if isinstance(counts, int):
+        return counts
     console.print(
         f"{counts['done']} episodes played ({counts['skipped']} already recorded), "
         f"{counts['success']} succeeded, {counts['errors']} errors; results in {out / 'results.jsonl'}"
