@@ -12,6 +12,7 @@ reference's document embeddings and SQL tables are also prepared before timing).
 embedding model for retrieval.
 
 Run:  python benchmarks/toolqa_env.py [--scale small] [--questions 1000] [--ref-limit N] [--workdir DIR]
+The figure in the notes: --scale eighth --embedder hash --ref-limit 124 --workdir DIR
 With `--ref-limit`, the reference plays only the first N questions of the same set (its rate is per step).
 """
 
@@ -178,7 +179,7 @@ def _arg(call) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", default="small", choices=["tiny", "small", "full"])
+    ap.add_argument("--scale", default="small", choices=["tiny", "small", "eighth", "full"])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--questions", type=int, default=1000)
     ap.add_argument("--ref-limit", type=int, default=None, help="reference plays only the first N questions")

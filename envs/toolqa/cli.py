@@ -45,7 +45,7 @@ def add_parser(subparsers) -> None:
 
     s = tsub.add_parser("synth", help="write a generated corpus and question files in the official layout")
     s.add_argument("--out", required=True, help="output folder (the ToolQA root: <out>/data/...)")
-    s.add_argument("--scale", default="small", choices=["tiny", "small", "full"])
+    s.add_argument("--scale", default="small", choices=["tiny", "small", "eighth", "full"])
     s.add_argument("--seed", type=int, default=0)
     s.add_argument(
         "--per-template", type=int, default=None, help="questions per template (default: official counts)"
