@@ -414,21 +414,12 @@ class _Table:
 
     def where(self, conds: list[tuple[str, str, str]], rows: np.ndarray | None = None) -> np.ndarray:
         """Rows FilterDB keeps for these conditions (string comparison), starting from `rows`."""
+        from seer_env.envs.toolqa.tools import compare_strings
+
         idx = np.arange(self.n) if rows is None else np.asarray(rows)
         for c, op, v in conds:
             col = self.cols[c]
-            cats = col.cats
-            if op == "=":
-                m = cats == v
-            elif op == ">=":
-                m = cats >= v
-            elif op == "<=":
-                m = cats <= v
-            elif op == ">":
-                m = cats > v
-            else:
-                m = cats < v
-            lut = np.asarray(m, dtype=bool)
+            lut = compare_strings(col.cats, op, v)
             idx = idx[lut[col.codes[idx]]]
         return idx
 

@@ -283,6 +283,22 @@ def calculate(formula: str) -> str:
 # -------------------------------------------------------------------------------------- result
 
 
+def compare_strings(values: np.ndarray, op: str, value: str) -> np.ndarray:
+    """FilterDB's comparison of string cells with a string value (`=` exact, others lexicographic),
+    as a boolean mask; `op` is one of `=`, `>=`, `<=`, `>`, `<`."""
+    if op == "=":
+        mask = values == value
+    elif op == ">=":
+        mask = values >= value
+    elif op == "<=":
+        mask = values <= value
+    elif op == ">":
+        mask = values > value
+    else:
+        mask = values < value
+    return np.asarray(mask, dtype=bool)
+
+
 @dataclass
 class ToolResult:
     """What a tool call gave: the observation text, whether it worked, and the kind of error."""
@@ -387,18 +403,7 @@ class ToolQAToolkit:
 
     def _match(self, j: int, op: str, value: str) -> np.ndarray:
         """Boolean mask over column j's distinct strings for `cell <op> value`."""
-        cats = self.table.cats[j]
-        if op == "=":
-            smask = cats == value
-        elif op == ">=":
-            smask = cats >= value
-        elif op == "<=":
-            smask = cats <= value
-        elif op == ">":
-            smask = cats > value
-        else:
-            smask = cats < value
-        smask = np.asarray(smask, dtype=bool)
+        smask = compare_strings(self.table.cats[j], op, value)
         if self.typed_filters:
             try:
                 v = float(value.replace(",", "").strip().lstrip("$"))
