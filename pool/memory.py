@@ -43,6 +43,7 @@ from seer_env.types import Step, Trajectory
 log = logging.getLogger(__name__)
 
 STRATEGIES = ("goal", "process", "hybrid")
+EXPERIENCE_CACHE_SIZE = 4096
 GAP_TTL_S = 120.0  # how long a missing id is re-checked (a concurrent transaction still committing)
 
 
@@ -77,7 +78,8 @@ class ExperienceMemory:
         `EmbedderMismatchError`) or "reembed" (recompute every stored embedding with this one).
     allowed_splits: splits `add` accepts (None: any).
     recall_log: path of a JSONL file that gets one line per recall (None: no log).
-    sync_interval: seconds between catch-ups with the store before a recall (0: every recall).
+    sync_interval: how stale a recall may be about rows other processes wrote, in seconds (0: look at
+        the store before every recall). This process's own writes are seen by the next recall always.
     threads: threads one recall may use to scan large groups side by side.
     executor_workers: threads that run `arecall`/`aadd` off the event loop (one by default: recalls
         are serialised on the index anyway, and fewer threads holding the GIL keep the loop responsive).
@@ -95,7 +97,7 @@ class ExperienceMemory:
         allowed_splits: Sequence[str] | None = ("train",),
         recall_log: str | os.PathLike | None = None,
         on_mismatch: str = "refuse",
-        sync_interval: float = 0.0,
+        sync_interval: float = 0.5,
         threads: int = 1,
         executor_workers: int = 1,
     ):
@@ -116,6 +118,10 @@ class ExperienceMemory:
         self._log_lock = threading.Lock()
         self._emb_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._emb_lock = threading.Lock()
+        # experiences never change once stored (re-embedding touches only vectors), so recalled ones
+        # are kept: most recalls return the same few, and reading them back cost a query each time
+        self._exp_cache: OrderedDict[int, Experience] = OrderedDict()
+        self._exp_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max(1, executor_workers), thread_name_prefix="seer-pool")
         self._threads = threads
 
@@ -266,13 +272,29 @@ class ExperienceMemory:
                 k=k,
                 min_similarity=self.min_similarity,
             )
-        rows = self.store.fetch([h.id for h in hits])
+        exps = self._experiences([h.id for h in hits])
         out = [
-            Recalled(experience_from_row(rows[h.id]), h.score, h.similarity, h.coverage, h.intent_match)
+            Recalled(exps[h.id], h.score, h.similarity, h.coverage, h.intent_match)
             for h in hits
-            if h.id in rows
+            if h.id in exps
         ]
         self._log(query, intent, strategy, ns, tools_so_far, k, out)
+        return out
+
+    def _experiences(self, ids: list[int]) -> dict[int, Experience]:
+        """Experiences by id, from the cache or the store (callers must not mutate them)."""
+        with self._exp_lock:
+            out = {i: self._exp_cache[i] for i in ids if i in self._exp_cache}
+            for i in out:
+                self._exp_cache.move_to_end(i)
+        missing = [i for i in ids if i not in out]
+        if missing:
+            fetched = {i: experience_from_row(row) for i, row in self.store.fetch(missing).items()}
+            out.update(fetched)
+            with self._exp_lock:
+                self._exp_cache.update(fetched)
+                while len(self._exp_cache) > EXPERIENCE_CACHE_SIZE:
+                    self._exp_cache.popitem(last=False)
         return out
 
     async def arecall(self, query: str, **kwargs) -> list[Recalled]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,27 @@ def parse_question_file_name(path: str | Path) -> tuple[str, str] | None:
     return _DOMAIN_ALIASES.get(m["domain"], m["domain"]), m["difficulty"]
 
 
+# parsed question files, shared by every env of the process: a runner opens one env per concurrent
+# episode, and parsing thousands of gold chains again for each showed up in its profile.
+# Keyed by the file's identity and version, so an edited file is read again.
+_FILE_CACHE: dict[tuple, tuple[tuple, tuple[Question, ...]]] = {}
+_FILE_CACHE_LOCK = threading.Lock()
+
+
 def _read_file(path: Path, domain: str | None, difficulty: str | None) -> list[Question]:
+    """The questions of one file (parsed once per process and version of the file; treat as read-only)."""
+    st = path.stat()
+    key, version = (str(path.resolve()), domain, difficulty), (st.st_mtime_ns, st.st_size)
+    with _FILE_CACHE_LOCK:
+        cached = _FILE_CACHE.get(key)
+    if cached is None or cached[0] != version:
+        cached = (version, tuple(_parse_file(path, domain, difficulty)))
+        with _FILE_CACHE_LOCK:
+            _FILE_CACHE[key] = cached
+    return list(cached[1])
+
+
+def _parse_file(path: Path, domain: str | None, difficulty: str | None) -> list[Question]:
     out = []
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
