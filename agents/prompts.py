@@ -74,12 +74,25 @@ def tool_specs_from_info(info: dict[str, Any]) -> list[ToolSpec]:
     return specs
 
 
+# the tool list of a prompt, by the identity of the env's tool specs (the same objects every step);
+# the specs are kept in the value so their ids stay theirs
+_TOOLS_BLOCKS: dict[tuple[int, ...], tuple[tuple[ToolSpec, ...], str]] = {}
+
+
 def tools_block(tools: Sequence[ToolSpec]) -> str:
+    key = tuple(map(id, tools))
+    hit = _TOOLS_BLOCKS.get(key)
+    if hit is not None:
+        return hit[1]
     lines = []
     for i, t in enumerate(tools, 1):
         desc = " ".join((t.description or "").split())
         lines.append(f"({i}) {t.signature()}: {desc}")
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    if len(_TOOLS_BLOCKS) >= 256:
+        _TOOLS_BLOCKS.clear()
+    _TOOLS_BLOCKS[key] = (tuple(tools), text)
+    return text
 
 
 def intent_hint(intent: str | None, hints: dict[str, str] | None = None) -> str:

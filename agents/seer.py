@@ -78,12 +78,26 @@ def seed_trajectories(namespace: str) -> list[Trajectory]:
         return []
 
 
+# rendered exemplars of stored experiences (which never change), by (namespace, id, content hash):
+# every step of every episode renders its k recalled exemplars, mostly the same few
+_RENDERED: dict[tuple[Any, ...], str] = {}
+_RENDERED_MAX = 4096
+
+
 def render_exemplar(item: Any) -> str:
     """Render a recalled experience (or a trajectory) as a solved trace."""
     from seer_env.pool.render import render_experience
 
     exp = getattr(item, "experience", item)
-    return render_experience(exp, omit_retrieval=True)
+    key = (getattr(exp, "namespace", None), getattr(exp, "id", None), getattr(exp, "content_hash", None))
+    if key[1] is None or key[2] is None:  # not a stored experience: nothing identifies it
+        return render_experience(exp, omit_retrieval=True)
+    text = _RENDERED.get(key)
+    if text is None:
+        if len(_RENDERED) >= _RENDERED_MAX:
+            _RENDERED.clear()
+        text = _RENDERED[key] = render_experience(exp, omit_retrieval=True)
+    return text
 
 
 def render_step(i: int, step: Step) -> str:

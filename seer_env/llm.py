@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 # a network it was not asked to.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+# models whose price this process has told litellm (see LLMClient._ensure_priced)
+_PRICED: dict[str, tuple[float, float] | None] = {}
+_PRICED_LOCK = threading.Lock()
+
 RETRYABLE_KINDS = frozenset({"rate_limit", "server_error", "timeout", "connection", "empty"})
 
 
@@ -257,6 +261,8 @@ class LLMClient:
     `model` is a litellm model string (`openai/gpt-4o-mini`, `hosted_vllm/Qwen/Qwen2.5-7B-Instruct`
     with `api_base`, ...). `extra` goes to litellm as is (e.g. `{"top_p": 1}`). `backoff_base`
     seconds is the first retry's mean delay, doubled per attempt up to `backoff_max`, with jitter.
+    `price` is (input, output) USD per million tokens, for models litellm has no price for (a
+    self-hosted model, say) or to override its price; a model with no known price costs 0.
     """
 
     def __init__(
@@ -274,7 +280,12 @@ class LLMClient:
         backoff_max: float = 30.0,
         retry_empty: bool = True,
         max_concurrency: int | None = None,
+        price: tuple[float, float] | None = None,
     ):
+        if price is not None:
+            price = (float(price[0]), float(price[1]))
+            if min(price) < 0:
+                raise ValueError(f"price must be two non-negative USD per million tokens, got {price}")
         self.model = model
         self.api_base = api_base
         self.api_key = api_key
@@ -293,6 +304,8 @@ class LLMClient:
         self._total = Usage()
         self._lock = threading.Lock()
         self._rng = random.Random()
+        self.price = price
+        self._priced = False
 
     # -- accounting ---------------------------------------------------------------------------
     @property
@@ -352,10 +365,58 @@ class LLMClient:
             self._sem_loop = loop
         return self._sem
 
+    def _ensure_priced(self, litellm: Any) -> None:
+        """Give litellm a price for this model once per process when it has none (or `price` says so).
+
+        litellm prices every response; for a model missing from its price map it searches that map
+        with fallback rules on every call, a large share of its CPU per call at high concurrency.
+        A registered price (0 when unknown, the cost litellm would report anyway) makes that a lookup.
+        """
+        if self._priced:
+            return
+        with _PRICED_LOCK:
+            self._priced = True
+            if self.model in _PRICED and (self.price is None or _PRICED[self.model] == self.price):
+                return
+            price = self.price
+            if price is None:
+                try:
+                    info = litellm.get_model_info(self.model)
+                    known = info.get("input_cost_per_token") is not None
+                except Exception:  # litellm raises for models it does not know
+                    known = False
+                if known:
+                    _PRICED[self.model] = None
+                    return
+                log.info(
+                    "litellm knows no price for %s: its cost is counted as 0 (set a price to count it)",
+                    self.model,
+                )
+                price = (0.0, 0.0)
+            try:
+                provider = litellm.get_llm_provider(self.model, api_base=self.api_base)[1]
+                per_in, per_out = price[0] / 1e6, price[1] / 1e6
+                litellm.register_model(
+                    {
+                        self.model: {
+                            "input_cost_per_token": per_in,
+                            "output_cost_per_token": per_out,
+                            "cache_creation_input_token_cost": per_in,
+                            "cache_read_input_token_cost": per_in,
+                            "litellm_provider": provider,
+                            "mode": "chat",
+                        }
+                    }
+                )
+                _PRICED[self.model] = self.price
+            except Exception as exc:  # pricing is bookkeeping: never fail a call for it
+                log.warning("could not register a price for %s with litellm: %s", self.model, exc)
+
     async def _call_once(self, payload: dict[str, Any]) -> Any:
         import litellm  # slow import, first call only
 
         litellm.suppress_debug_info = True  # no "Give Feedback" banners on every error
+        self._ensure_priced(litellm)
 
         kwargs = dict(payload)
         if self.api_base:
@@ -369,6 +430,9 @@ class LLMClient:
             # which fails without it; our tools are plain functions, so skip that check
             kwargs["_skip_mcp_handler"] = True
         # a hard cap too, in case a provider ignores the timeout
+        if hasattr(asyncio, "timeout"):  # Python 3.11+: no extra task per call, unlike wait_for
+            async with asyncio.timeout(self.timeout + 5.0):
+                return await litellm.acompletion(**kwargs)
         return await asyncio.wait_for(litellm.acompletion(**kwargs), timeout=self.timeout + 5.0)
 
     def _to_response(self, raw: Any) -> LLMResponse:
@@ -485,5 +549,6 @@ class LLMClient:
             "timeout": self.timeout,
             "max_retries": self.max_retries,
             "extra": self.extra,
+            "price": self.price,
             "cache": str(self.cache.dir) if self.cache else None,
         }

@@ -211,6 +211,14 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-tokens", type=int, default=1024)
     g.add_argument("--cache-dir", default=None, help="on-disk LLM response cache")
     g.add_argument("--backoff-base", type=float, default=1.0, help="first retry's mean delay in seconds")
+    g.add_argument(
+        "--price",
+        type=_price,
+        default=None,
+        metavar="IN,OUT",
+        help="USD per million input and output tokens, for a model litellm has no price for "
+        "(unknown models cost 0)",
+    )
     s = p.add_argument_group("SEER and few-shot")
     s.add_argument("--strategy", choices=("process", "goal", "hybrid"), default="process")
     s.add_argument("-k", "--k", dest="k", type=int, default=4, help="exemplars recalled")
@@ -241,7 +249,20 @@ def llm_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "max_tokens": args.max_tokens,
         "cache_dir": args.cache_dir,
         "backoff_base": args.backoff_base,
+        "price": args.price,
     }
+
+
+def _price(text: str) -> tuple[float, float]:
+    try:
+        a, b = (float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--price takes two numbers IN,OUT (USD per million tokens), got {text!r}"
+        ) from None
+    if a < 0 or b < 0:
+        raise argparse.ArgumentTypeError(f"--price must not be negative, got {text!r}")
+    return a, b
 
 
 def seer_options_from_args(args: argparse.Namespace) -> dict[str, Any]:

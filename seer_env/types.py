@@ -6,8 +6,9 @@ are what an episode leaves behind. All are plain dataclasses that round-trip thr
 
 from __future__ import annotations
 
+import copy
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -125,9 +126,18 @@ class Trajectory:
         return [s.action.name for s in self.steps]
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["steps"] = [s.to_dict() for s in self.steps]
-        return d
+        # field by field: dataclasses.asdict would deep-copy every step only to have it replaced
+        return {
+            "env_id": self.env_id,
+            "task_id": self.task_id,
+            "query": self.query,
+            "intent": self.intent,
+            "steps": [s.to_dict() for s in self.steps],
+            "answer": self.answer,
+            "reward": self.reward,
+            "success": self.success,
+            "meta": copy.deepcopy(self.meta),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Trajectory:

@@ -1,3 +1,4 @@
+import dataclasses
 import pickle
 
 import gymnasium as gym
@@ -74,6 +75,11 @@ def test_trajectory_round_trips_json():
     assert back == traj
     assert back.tool_chain == ["LoadDB"]
     assert pickle.loads(pickle.dumps(traj)) == traj
+    # to_dict names every field (it is written out by hand) and copies, so the record cannot alias it
+    d = traj.to_dict()
+    assert set(d) == {f.name for f in dataclasses.fields(Trajectory)}
+    d["meta"]["tokens"] = 11
+    assert traj.meta == {"tokens": 10}
 
 
 def test_ids_registered_on_import():

@@ -47,6 +47,23 @@ async def test_text_call_counts_tokens(serve):
     assert u["errors_by_kind"] == {}
 
 
+async def test_cost_from_a_given_price_or_zero_for_an_unknown_model(serve):
+    srv = serve(echo)
+    unknown = LLMClient("openai/no-price-model", api_base=srv.base_url, api_key="sk", timeout=2.0)
+    await unknown.acomplete(MSG)
+    assert unknown.usage["cost"] == 0.0
+    # USD per million tokens: the cost is the server's token counts at that price
+    priced = LLMClient("openai/priced-model", api_base=srv.base_url, api_key="sk", price=(2.0, 8.0))
+    with usage_scope() as scope:
+        await priced.acomplete(MSG)
+    u = priced.usage
+    want = (u["prompt_tokens"] * 2.0 + u["completion_tokens"] * 8.0) / 1e6
+    assert u["cost"] == pytest.approx(want) and scope.cost == pytest.approx(want) and want > 0
+    assert priced.describe()["price"] == (2.0, 8.0)
+    with pytest.raises(ValueError):
+        client(srv, price=(-1.0, 0.0))
+
+
 async def test_function_calling_mode(serve):
     srv = serve(echo)
     c = client(srv)
