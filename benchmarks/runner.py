@@ -7,10 +7,16 @@ counted) answers every call after `--latency` seconds with the gold next step. W
   the same SEER policy, `SyncPolicy`, env steps inline);
 - `seer_env.runner.Runner` at concurrency 1, 8, 32, 64.
 
+Each concurrency level plays `--episodes-per-slot` (10) episodes per slot and is run `--repeat` (3)
+times; the median run is shown with every run's rate, since a 2-core machine's rates wander by ~10%.
 For each: episodes per minute, the speed-up over the sequential loop, and the harness's own CPU use
-(process CPU time / wall time, in cores). Then a cProfile of the run at concurrency 32 (the event-loop
-thread) with the share of prompt building, recall and litellm, and a separate measure of the CPU one
-recall costs (recall runs in the pool's worker threads, which cProfile does not see).
+(process CPU time / wall time, in cores, and CPU ms per episode). Then, at concurrency 32, the CPU of
+each thread group (event loop, env workers, the pool's recall thread, litellm's executor) and a
+cProfile of the event-loop thread with the share of prompt building, recall and litellm, and the CPU
+one recall costs on its own.
+
+The scripted model is priced like a hosted small model (`--price`, USD per million tokens), so litellm
+prices calls as it does for real models; `--price none` shows an unpriced (self-hosted) model.
 
     python benchmarks/runner.py                 # tiny tool env (tests/harness/tiny_env.py)
     python benchmarks/runner.py --env synth     # ToolQA-Synth-easy-v0, when available
@@ -25,10 +31,12 @@ import io
 import logging
 import os
 import pstats
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -178,12 +186,74 @@ def profile_shares(prof: cProfile.Profile, wall: float) -> tuple[dict[str, float
     return {k: v / total for k, v in buckets.items()}, s.getvalue()
 
 
+class ThreadCPU:
+    """CPU seconds per thread group (event loop, env workers, pool, litellm's executor) over a run.
+
+    Executor threads end with the run, so /proc/self/task is sampled while it goes (Linux only).
+    """
+
+    def __init__(self, every: float = 0.25):
+        self.every, self.seen, self._stop = every, {}, threading.Event()
+        self.ok = os.path.isdir("/proc/self/task")
+        self.base = self._read() if self.ok else {}
+
+    def _read(self) -> dict[int, tuple[str, float]]:
+        names = {t.native_id: t.name for t in threading.enumerate()}
+        tick = os.sysconf("SC_CLK_TCK")
+        out = {}
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                fields = open(f"/proc/self/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:  # the thread ended
+                continue
+            name = names.get(int(tid), "other")
+            group = "event loop" if name == "MainThread" else re.sub(r"[-_]?\d+(_\d+)?$", "", name)
+            out[int(tid)] = (group, (int(fields[11]) + int(fields[12])) / tick)
+        return out
+
+    def __enter__(self) -> ThreadCPU:
+        if self.ok:
+            self._thread = threading.Thread(target=self._loop, daemon=True)
+            self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self.seen.update(self._read())
+
+    def __exit__(self, *exc) -> None:
+        if self.ok:
+            self._stop.set()
+            self._thread.join()
+            self.seen.update(self._read())
+
+    def by_group(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for tid, (group, cpu) in self.seen.items():
+            out[group] = out.get(group, 0.0) + cpu - self.base.get(tid, (group, 0.0))[1]
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--env", choices=("tiny", "synth"), default="tiny")
     ap.add_argument("--latency", type=float, default=0.2)
     ap.add_argument("--levels", default="1,8,32,64")
     ap.add_argument("--sequential-episodes", type=int, default=20)
+    ap.add_argument(
+        "--episodes-per-slot",
+        type=int,
+        default=10,
+        help="episodes per unit of concurrency (at least 20): enough waves that start-up and the last, "
+        "partly empty wave do not decide the rate",
+    )
+    ap.add_argument("--repeat", type=int, default=3, help="runs per concurrency level; the median is shown")
+    ap.add_argument(
+        "--price",
+        default="0.15,0.6",
+        help="the scripted model's price, USD per million input,output tokens (as a hosted small model); "
+        "'none' leaves it unpriced, as a self-hosted model without --price is",
+    )
     ap.add_argument(
         "--embedder",
         choices=("minilm", "hash"),
@@ -200,7 +270,8 @@ def main() -> None:
     from tests.harness.scripted import ScriptedModel
 
     levels = [int(x) for x in args.levels.split(",")]
-    n_max = max(args.sequential_episodes, *(max(20, 4 * c) for c in levels))
+    per = max(1, args.episodes_per_slot)
+    n_max = max(args.sequential_episodes, *(max(20, per * c) for c in levels))
     env_id, env_kwargs, answers, ids = env_setup(args.env, n_max)
     work = Path(tempfile.mkdtemp(prefix="seer-bench-"))
     answers_file = work / "answers.json"
@@ -214,8 +285,11 @@ def main() -> None:
     else:
         embedder = as_embedder(None)
     embedder.encode(["warm up"])
+    price = None if args.price == "none" else tuple(float(x) for x in args.price.split(","))
     try:
-        client = LLMClient("openai/scripted", api_base=base, api_key="sk", timeout=30, backoff_base=0.0)
+        client = LLMClient(
+            "openai/scripted", api_base=base, api_key="sk", timeout=30, backoff_base=0.0, price=price
+        )
         client.complete([{"role": "user", "content": "warm up"}])  # first-call set-up out of the timings
 
         n_seq = min(args.sequential_episodes, len(ids))
@@ -224,40 +298,60 @@ def main() -> None:
         wall = reference_loop(env_id, env_kwargs, ids[:n_seq], client, mem)
         seq_cpu = time.process_time() - c0
         seq_rate = 60 * n_seq / wall
-        print(f"env {env_id}, model latency {args.latency * 1000:.0f} ms per call, embedder {args.embedder}")
         print(
-            f"{'setting':<34}{'episodes':>9}{'success':>8}{'wall s':>8}{'ep/min':>8}{'speed-up':>9}{'CPU cores':>10}"
+            f"env {env_id}, model latency {args.latency * 1000:.0f} ms per call, embedder {args.embedder}, "
+            f"price {args.price}, {os.cpu_count()} CPUs; runner rows: median of {args.repeat} runs"
+        )
+        print(
+            f"{'setting':<34}{'episodes':>9}{'success':>8}{'wall s':>8}{'ep/min':>8}{'speed-up':>9}"
+            f"{'CPU cores':>10}{'ms CPU/ep':>10}  ep/min of each run"
         )
         print(
             f"{'sequential loop (reference)':<34}{n_seq:>9}{'':>8}{wall:>8.1f}{seq_rate:>8.0f}{1.0:>9.1f}"
-            f"{seq_cpu / wall:>10.2f}"
+            f"{seq_cpu / wall:>10.2f}{1000 * seq_cpu / n_seq:>10.1f}"
         )
-        prof_out = None
-        runs = [(c, False) for c in levels] + ([(32, True)] if 32 in levels else [])
-        for c, profiled in runs:
-            n = min(len(ids), max(20, 4 * c))
-            mem = fresh_memory(work, embedder)
-            out = work / f"run-c{c}-{profiled}"
-            counts, wall, cpu, prof = run_runner(
-                env_id, env_kwargs, ids[:n], client, mem, c, out, profile=profiled
-            )
-            rate = 60 * counts["done"] / wall
-            note = " (under cProfile)" if profiled else ""
+        for c in levels:
+            n = min(len(ids), max(20, per * c))
+            runs = []
+            for r in range(max(1, args.repeat)):
+                mem = fresh_memory(work, embedder)
+                out = work / f"run-c{c}-{r}"
+                counts, wall, cpu, _ = run_runner(env_id, env_kwargs, ids[:n], client, mem, c, out)
+                runs.append((60 * counts["done"] / wall, counts, wall, cpu))
+                shutil.rmtree(out, ignore_errors=True)
+            rate, counts, wall, cpu = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
+            each = " ".join(f"{r[0]:.0f}" for r in runs)
             print(
-                f"{'runner, concurrency ' + str(c) + note:<34}{counts['done']:>9}{counts['success']:>8}"
+                f"{'runner, concurrency ' + str(c):<34}{counts['done']:>9}{counts['success']:>8}"
                 f"{wall:>8.1f}{rate:>8.0f}{rate / seq_rate:>9.1f}{cpu / wall:>10.2f}"
+                f"{1000 * cpu / counts['done']:>10.1f}  {each}",
+                flush=True,
             )
-            if prof is not None:
-                prof_out = profile_shares(prof, wall)
-            shutil.rmtree(out, ignore_errors=True)
-        if prof_out:
-            shares, text = prof_out
-            print("\nconcurrency 32, share of the event-loop thread's own time:")
+        if 32 in levels:
+            n = min(len(ids), max(20, per * 32))
+            mem = fresh_memory(work, embedder)
+            with ThreadCPU() as threads:
+                counts, wall, _cpu, _ = run_runner(env_id, env_kwargs, ids[:n], client, mem, 32, work / "p0")
+            groups = threads.by_group()
+            if groups:
+                total = sum(groups.values())
+                print(f"\nconcurrency 32, CPU by thread ({n} episodes, {total / wall:.2f} cores in all):")
+                for g, v in groups.items():
+                    print(f"  {g:<28}{100 * v / total:6.1f}%  {1000 * v / counts['done']:6.1f} ms/episode")
+            mem = fresh_memory(work, embedder)
+            counts, wall, _cpu, prof = run_runner(
+                env_id, env_kwargs, ids[:n], client, mem, 32, work / "p1", profile=True
+            )
+            shares, text = profile_shares(prof, wall)
+            print(
+                f"\nconcurrency 32 under cProfile ({60 * counts['done'] / wall:.0f} ep/min), share of the "
+                "event-loop thread's own time:"
+            )
             for k, v in shares.items():
                 print(f"  {k:<28}{100 * v:6.1f}%")
             print("\ntop functions by own time (cProfile, event-loop thread):")
             print("\n".join(text.splitlines()[:40]))
-        # recall cost measured directly (it runs in worker threads)
+        # recall cost measured directly (it runs in the pool's worker thread)
         from seer_env.types import Step, ToolCall
 
         mem = fresh_memory(work, embedder)
