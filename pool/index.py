@@ -259,6 +259,8 @@ class VectorIndex:
 
     def search(self, q: np.ndarray, **kwargs) -> list[Hit]:
         """The exact SEER top-k (see module docstring). Keyword arguments as `_search`."""
+        if self._n < SQ_MIN:  # every group is scanned with numpy: no faiss call to keep to one thread
+            return self._search(q, **kwargs)
         with _one_faiss_thread():
             return self._search(q, **kwargs)
 

@@ -196,6 +196,8 @@ class Store:
         self.dialect = u.get_backend_name()
         self._thread_lock = threading.RLock()
         self._lock_path = None
+        self._lock_fd: int | None = None
+        self._lock_pid = 0
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(u)
             if fcntl is not None and u.database and u.database != ":memory:":
@@ -253,12 +255,16 @@ class Store:
             yield
             return
         with self._thread_lock:
-            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            # opened once per process (an open per write showed in the pool's profile); a forked child
+            # opens its own, since a shared open file would share the lock with the parent
+            if self._lock_fd is None or self._lock_pid != os.getpid():
+                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+                self._lock_pid = os.getpid()
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
                 yield
             finally:
-                os.close(fd)  # releases the lock
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def _read(self):
         return self.engine.connect()
@@ -506,3 +512,7 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+        with self._thread_lock:
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
