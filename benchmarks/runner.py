@@ -207,13 +207,15 @@ class ThreadCPU:
             except OSError:  # the thread ended
                 continue
             name = names.get(int(tid), "other")
+            if name == "cpu-sampler":  # this measurement's own thread
+                continue
             group = "event loop" if name == "MainThread" else re.sub(r"[-_]?\d+(_\d+)?$", "", name)
             out[int(tid)] = (group, (int(fields[11]) + int(fields[12])) / tick)
         return out
 
     def __enter__(self) -> ThreadCPU:
         if self.ok:
-            self._thread = threading.Thread(target=self._loop, daemon=True)
+            self._thread = threading.Thread(target=self._loop, daemon=True, name="cpu-sampler")
             self._thread.start()
         return self
 
