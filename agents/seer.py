@@ -78,9 +78,9 @@ def seed_trajectories(namespace: str) -> list[Trajectory]:
         return []
 
 
-# rendered exemplars of stored experiences (which never change), by (namespace, id, content hash):
-# every step of every episode renders its k recalled exemplars, mostly the same few
-_RENDERED: dict[tuple[Any, ...], str] = {}
+# rendered exemplars of stored experiences by content hash (which covers namespace, intent, query,
+# steps and answer): every step of every episode renders its k recalled exemplars, mostly the same few
+_RENDERED: dict[str, str] = {}
 _RENDERED_MAX = 4096
 
 
@@ -89,8 +89,8 @@ def render_exemplar(item: Any) -> str:
     from seer_env.pool.render import render_experience
 
     exp = getattr(item, "experience", item)
-    key = (getattr(exp, "namespace", None), getattr(exp, "id", None), getattr(exp, "content_hash", None))
-    if key[1] is None or key[2] is None:  # not a stored experience: nothing identifies it
+    key = getattr(exp, "content_hash", None)
+    if key is None:  # not a stored experience: nothing identifies it
         return render_experience(exp, omit_retrieval=True)
     text = _RENDERED.get(key)
     if text is None:
