@@ -9,6 +9,9 @@ counted) answers every call after `--latency` seconds with the gold next step. W
 
 Each concurrency level plays `--episodes-per-slot` (10) episodes per slot and is run `--repeat` (3)
 times; the median run is shown with every run's rate, since a 2-core machine's rates wander by ~10%.
+Next to the whole run's rate, "steady" is the rate between the 10th and 90th percentile of finishing
+times: it leaves out the start (every slot at once) and the last wave (slots falling idle one by one),
+which a long run hardly has.
 For each: episodes per minute, the speed-up over the sequential loop, and the harness's own CPU use
 (process CPU time / wall time, in cores, and CPU ms per episode). Then, at concurrency 32, the CPU of
 each thread group (event loop, env workers, the pool's recall thread, litellm's executor) and a
@@ -158,6 +161,21 @@ def run_runner(env_id, env_kwargs, ids, client, memory, concurrency, out: Path, 
     return counts, wall, cpu, prof
 
 
+def steady_rate(out: Path) -> float | None:
+    """Episodes per minute between the 10th and the 90th percentile of finishing times.
+
+    The whole run's rate also counts the start (every slot starting at once) and the last wave, in
+    which slots fall idle one by one; a long run is dominated by the steady middle this measures.
+    """
+    from seer_env.runner import RESULTS_FILE, read_records
+
+    ends = sorted(r["timings"]["end"] for r in read_records(out / RESULTS_FILE) if r.get("timings"))
+    if len(ends) < 20:
+        return None
+    lo, hi = len(ends) // 10, (9 * len(ends)) // 10
+    return 60 * (hi - lo) / (ends[hi] - ends[lo]) if ends[hi] > ends[lo] else None
+
+
 def profile_shares(prof: cProfile.Profile, wall: float) -> tuple[dict[str, float], str]:
     stats = pstats.Stats(prof)
     total = sum(v[2] for v in stats.stats.values())  # total own time in the profiled thread
@@ -246,8 +264,8 @@ def main() -> None:
         "--episodes-per-slot",
         type=int,
         default=10,
-        help="episodes per unit of concurrency (at least 20): enough waves that start-up and the last, "
-        "partly empty wave do not decide the rate",
+        help="episodes per unit of concurrency (20 episodes at least): enough waves that start-up and the "
+        "last, partly empty wave do not decide the rate",
     )
     ap.add_argument("--repeat", type=int, default=3, help="runs per concurrency level; the median is shown")
     ap.add_argument(
@@ -306,11 +324,11 @@ def main() -> None:
         )
         print(
             f"{'setting':<34}{'episodes':>9}{'success':>8}{'wall s':>8}{'ep/min':>8}{'speed-up':>9}"
-            f"{'CPU cores':>10}{'ms CPU/ep':>10}  ep/min of each run"
+            f"{'CPU cores':>10}{'ms CPU/ep':>10}{'steady':>8}{'speed-up':>9}  ep/min of each run"
         )
         print(
             f"{'sequential loop (reference)':<34}{n_seq:>9}{'':>8}{wall:>8.1f}{seq_rate:>8.0f}{1.0:>9.1f}"
-            f"{seq_cpu / wall:>10.2f}{1000 * seq_cpu / n_seq:>10.1f}"
+            f"{seq_cpu / wall:>10.2f}{1000 * seq_cpu / n_seq:>10.1f}{seq_rate:>8.0f}{1.0:>9.1f}"
         )
         for c in levels:
             n = min(len(ids), max(20, per * c))
@@ -319,14 +337,15 @@ def main() -> None:
                 mem = fresh_memory(work, embedder)
                 out = work / f"run-c{c}-{r}"
                 counts, wall, cpu, _ = run_runner(env_id, env_kwargs, ids[:n], client, mem, c, out)
-                runs.append((60 * counts["done"] / wall, counts, wall, cpu))
+                runs.append((60 * counts["done"] / wall, counts, wall, cpu, steady_rate(out)))
                 shutil.rmtree(out, ignore_errors=True)
-            rate, counts, wall, cpu = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
+            rate, counts, wall, cpu, steady = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
             each = " ".join(f"{r[0]:.0f}" for r in runs)
+            steady_cols = f"{steady:>8.0f}{steady / seq_rate:>9.1f}" if steady else f"{'':>17}"
             print(
                 f"{'runner, concurrency ' + str(c):<34}{counts['done']:>9}{counts['success']:>8}"
                 f"{wall:>8.1f}{rate:>8.0f}{rate / seq_rate:>9.1f}{cpu / wall:>10.2f}"
-                f"{1000 * cpu / counts['done']:>10.1f}  {each}",
+                f"{1000 * cpu / counts['done']:>10.1f}{steady_cols}  {each}",
                 flush=True,
             )
         if 32 in levels:
