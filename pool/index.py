@@ -165,7 +165,7 @@ class _Group:
 class _Part:
     """All rows of one (namespace, intent)."""
 
-    __slots__ = ("intent", "toolsets", "tids", "counts", "mixed", "pure", "masks")
+    __slots__ = ("intent", "toolsets", "tids", "counts", "mixed", "pure", "masks", "bonuses")
 
     def __init__(self, intent: str | None, dim: int):
         self.intent = intent
@@ -175,6 +175,29 @@ class _Part:
         self.mixed = _Group(dim, mixed=True)
         self.pure: dict[int, _Group] = {}
         self.masks = np.empty(0, dtype=np.uint64)  # tool sets as bit masks (while the vocabulary fits)
+        # (tools so far, intent match, weights) -> (coverages, bonuses, best bonus in the mixed group):
+        # an episode's steps recall with the same few tool lists; emptied whenever the part changes
+        self.bonuses: dict[tuple, tuple[np.ndarray, np.ndarray, float | None]] = {}
+
+    def bonus_terms(
+        self, tools: list[str], tools_key: tuple, vocab: dict[str, int], im: bool, weights: RecallWeights
+    ) -> tuple[np.ndarray, np.ndarray, float | None]:
+        """(coverage per tool set, bonus per tool set, best bonus among the mixed group's tool sets).
+
+        `tools_key` identifies `tools` for coverage: the set of tools and how many were used."""
+        key = (tools_key, im, weights.tool, weights.intent)
+        got = self.bonuses.get(key)
+        if got is None:
+            covs = self.coverages(tools, vocab)
+            # the same float64 operations as scoring.bonus, elementwise
+            bons = weights.tool * covs + weights.intent * (1.0 if im else 0.0)
+            best = None
+            if self.mixed.n:
+                best = float(bons[np.flatnonzero(np.asarray(self.counts) > 0)].max())
+            if len(self.bonuses) >= 256:
+                self.bonuses.clear()
+            got = self.bonuses[key] = (covs, bons, best)
+        return got
 
     def coverages(self, tools: list[str], vocab: dict[str, int]) -> np.ndarray:
         """`scoring.coverage(tools, ts)` for every tool set of this part, vectorised over bit masks."""
@@ -242,6 +265,7 @@ class VectorIndex:
                 if len(self._vocab) <= 64:
                     mask = sum(1 << self._vocab[t] for t in toolset)
                     part.masks = np.append(part.masks, np.uint64(mask))
+            part.bonuses.clear()
             sel = np.asarray(rows)
             g = part.pure.get(tid)
             if g is not None:
@@ -285,6 +309,7 @@ class VectorIndex:
             q = q / nq
         q = np.ascontiguousarray(q, dtype=np.float32)
         tools = list(tools_so_far)
+        tools_key = (frozenset(tools), len(tools))
         w = float(weights.sim)
         floor = -np.inf if min_similarity is None else float(min_similarity)
         margin = 2 * w * EPS
@@ -294,14 +319,11 @@ class VectorIndex:
         items = []
         for part in parts.values():
             im = intent_matches(intent, part.intent)
-            covs = part.coverages(tools, self._vocab)
-            # the same float64 operations as scoring.bonus, elementwise
-            bons = weights.tool * covs + weights.intent * (1.0 if im else 0.0)
+            covs, bons, mixed_best = part.bonus_terms(tools, tools_key, self._vocab, im, weights)
             for tid, g in part.pure.items():
                 items.append((float(bons[tid]), g, bons, covs, im))
-            if part.mixed.n:
-                present = np.flatnonzero(np.asarray(part.counts) > 0)
-                items.append((float(bons[present].max()), part.mixed, bons, covs, im))
+            if mixed_best is not None:
+                items.append((mixed_best, part.mixed, bons, covs, im))
         items.sort(key=lambda t: -t[0])
 
         sure: list[float] = []  # min-heap: the k best approximate scores that surely pass the floor

@@ -142,6 +142,42 @@ def test_equivalence_float16_groups_and_ties(monkeypatch):
     )
 
 
+def test_equivalence_while_the_index_grows(monkeypatch):
+    """Searches between adds: the per-part bonuses kept between searches follow new tool sets, tool sets
+    promoted out of the mixed group and the mixed group's changing members."""
+    monkeypatch.setattr(index_mod, "PROMOTE", 6)
+    rng = np.random.default_rng(11)
+    n, d = 480, 32
+    x = normalise(rng.standard_normal((n, d)))
+    intents = [INTENTS[i] for i in rng.integers(0, 3, n)]
+    # a new tool set every now and then, so parts keep changing shape
+    chains = [CHAINS[i] if i < len(CHAINS) else [*CHAINS[i % 4], f"Tool{i}"] for i in rng.integers(0, 14, n)]
+    ids = np.arange(1, n + 1)
+
+    class E:
+        def __init__(self, i):
+            self.id, self.intent, self.tool_chain = int(ids[i]), intents[i], chains[i]
+
+    idx = VectorIndex(d)
+    tool_lists = [[], ["LoadDB"], ["LoadDB", "FilterDB"], ["LoadGraph", "LoadGraph"], ["Tool12", "Finish"]]
+    checked = 0
+    for lo in range(0, n, 24):
+        hi = lo + 24
+        idx.add(ids[lo:hi], ["ns"] * 24, intents[lo:hi], chains[lo:hi], x[lo:hi])
+        entries = [E(i) for i in range(hi)]
+        for trial in range(6):  # the same tool lists again and again: the kept bonuses are reused
+            q = normalise(rng.standard_normal(d))[0]
+            tools = tool_lists[trial % len(tool_lists)]
+            intent = INTENTS[trial % 3]
+            got = idx.search(
+                q, namespace="ns", intent=intent, tools_so_far=tools, weights=RecallWeights(), k=4
+            )
+            want = reference_select(entries, x[:hi], q, tools, intent, 4, RecallWeights())
+            assert [h.id for h in got] == want, (lo, trial)
+            checked += 1
+    assert checked == 6 * (n // 24)
+
+
 def test_equivalence_real_model(tmp_path, monkeypatch):
     """The packaged MiniLM (offline): the seeds plus a few short experiences, every strategy."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
