@@ -221,7 +221,8 @@ class ThreadCPU:
         out = {}
         for tid in os.listdir("/proc/self/task"):
             try:
-                fields = open(f"/proc/self/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+                with open(f"/proc/self/task/{tid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
             except OSError:  # the thread ended
                 continue
             name = names.get(int(tid), "other")
@@ -287,6 +288,7 @@ def main() -> None:
     from seer_env.pool.embedder import as_embedder
 
     from seer_env.llm import LLMClient, preload
+    from seer_env.runner_cli import parse_price
     from tests.harness.scripted import ScriptedModel
 
     levels = [int(x) for x in args.levels.split(",")]
@@ -305,7 +307,7 @@ def main() -> None:
     else:
         embedder = as_embedder(None)
     embedder.encode(["warm up"])
-    price = None if args.price == "none" else tuple(float(x) for x in args.price.split(","))
+    price = None if args.price == "none" else parse_price(args.price)
     try:
         client = LLMClient(
             "openai/scripted", api_base=base, api_key="sk", timeout=30, backoff_base=0.0, price=price

@@ -43,8 +43,31 @@ from seer_env.types import Step, Trajectory
 log = logging.getLogger(__name__)
 
 STRATEGIES = ("goal", "process", "hybrid")
-EXPERIENCE_CACHE_SIZE = 4096
+CACHE_SIZE = 4096  # embeddings of texts and stored experiences kept per memory
 GAP_TTL_S = 120.0  # how long a missing id is re-checked (a concurrent transaction still committing)
+
+
+class _LRU:
+    """A thread-safe least-recently-used map of a bounded size."""
+
+    def __init__(self, size: int):
+        self._d: OrderedDict = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get_many(self, keys: Iterable) -> dict:
+        """The cached entries among `keys` (each marked as just used)."""
+        with self._lock:
+            out = {k: self._d[k] for k in keys if k in self._d}
+            for k in out:
+                self._d.move_to_end(k)
+        return out
+
+    def put_many(self, items: dict) -> None:
+        with self._lock:
+            self._d.update(items)
+            while len(self._d) > self._size:
+                self._d.popitem(last=False)
 
 
 def experience_from_row(row) -> Experience:
@@ -116,12 +139,10 @@ class ExperienceMemory:
         self.embedder = as_embedder(embedder)
         self._lock = threading.RLock()
         self._log_lock = threading.Lock()
-        self._emb_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._emb_lock = threading.Lock()
+        self._emb_cache = _LRU(CACHE_SIZE)  # text -> embedding
         # experiences never change once stored (re-embedding touches only vectors), so recalled ones
         # are kept: most recalls return the same few, and reading them back cost a query each time
-        self._exp_cache: OrderedDict[int, Experience] = OrderedDict()
-        self._exp_lock = threading.Lock()
+        self._exp_cache = _LRU(CACHE_SIZE)  # id -> Experience
         self._executor = ThreadPoolExecutor(max(1, executor_workers), thread_name_prefix="seer-pool")
         self._threads = threads
 
@@ -205,30 +226,18 @@ class ExperienceMemory:
     # ---- embedding -------------------------------------------------------------------------------
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embed texts (normalised float32 rows), reusing cached vectors of texts seen before."""
-        out: list[np.ndarray | None] = []
-        missing = []
-        with self._emb_lock:
-            for t in texts:
-                v = self._emb_cache.get(t)
-                if v is not None:
-                    self._emb_cache.move_to_end(t)
-                else:
-                    missing.append(t)
-                out.append(v)
-        if missing:
-            uniq = list(dict.fromkeys(missing))
+        got = self._emb_cache.get_many(texts)
+        uniq = [t for t in dict.fromkeys(texts) if t not in got]
+        if uniq:
             vecs = normalise(self.embedder.encode(uniq))
             if vecs.shape != (len(uniq), self.dim):
                 raise EmbedderMismatchError(
                     f"embedder returned shape {vecs.shape}, expected ({len(uniq)}, {self.dim})"
                 )
-            got = dict(zip(uniq, vecs, strict=True))
-            with self._emb_lock:
-                for t, v in got.items():
-                    self._emb_cache[t] = v
-                    if len(self._emb_cache) > 4096:
-                        self._emb_cache.popitem(last=False)
-            out = [got[t] if v is None else v for t, v in zip(texts, out, strict=True)]
+            new = dict(zip(uniq, vecs, strict=True))
+            self._emb_cache.put_many(new)
+            got.update(new)
+        out = [got[t] for t in texts]
         return np.stack(out) if out else np.zeros((0, self.dim), dtype=np.float32)
 
     # ---- recall ----------------------------------------------------------------------------------
@@ -283,18 +292,12 @@ class ExperienceMemory:
 
     def _experiences(self, ids: list[int]) -> dict[int, Experience]:
         """Experiences by id, from the cache or the store (callers must not mutate them)."""
-        with self._exp_lock:
-            out = {i: self._exp_cache[i] for i in ids if i in self._exp_cache}
-            for i in out:
-                self._exp_cache.move_to_end(i)
+        out = self._exp_cache.get_many(ids)
         missing = [i for i in ids if i not in out]
         if missing:
             fetched = {i: experience_from_row(row) for i, row in self.store.fetch(missing).items()}
+            self._exp_cache.put_many(fetched)
             out.update(fetched)
-            with self._exp_lock:
-                self._exp_cache.update(fetched)
-                while len(self._exp_cache) > EXPERIENCE_CACHE_SIZE:
-                    self._exp_cache.popitem(last=False)
         return out
 
     async def arecall(self, query: str, **kwargs) -> list[Recalled]:

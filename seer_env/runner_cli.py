@@ -213,7 +213,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--backoff-base", type=float, default=1.0, help="first retry's mean delay in seconds")
     g.add_argument(
         "--price",
-        type=_price,
+        type=parse_price,
         default=None,
         metavar="IN,OUT",
         help="USD per million input and output tokens, for a model litellm has no price for "
@@ -253,7 +253,8 @@ def llm_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _price(text: str) -> tuple[float, float]:
+def parse_price(text: str) -> tuple[float, float]:
+    """`IN,OUT` USD per million tokens, as `--price` takes it."""
     try:
         a, b = (float(x) for x in text.split(","))
     except ValueError:
