@@ -507,6 +507,13 @@ class Retriever:
         self.texts = texts
         self.index = index
         self.embed_fn = embed_fn
+        self._warm = False
+
+    def warm_up(self) -> None:
+        """Embed one text once, so a model that loads lazily is loaded before the first query."""
+        if not self._warm:
+            self.embed_fn(["warm-up"])
+            self._warm = True
 
     def query(self, text: str, k: int = 3) -> list[str]:
         q = np.ascontiguousarray(self.embed_fn([text]), dtype=np.float32)

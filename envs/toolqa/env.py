@@ -19,6 +19,8 @@ from seer_env.envs.toolqa import corpus as _corpus
 from seer_env.envs.toolqa.questions import DOMAINS, Question, load_questions
 from seer_env.envs.toolqa.scoring import score_answer
 from seer_env.envs.toolqa.tools import (
+    DEFAULT_MAX_OUTPUT_BYTES,
+    DEFAULT_TOOL_TIMEOUT,
     MSG_EMPTY_ACTION,
     MSG_INVALID_ACTION,
     MSG_MULTI_ACTION,
@@ -54,6 +56,13 @@ class ToolQAEnv(gym.Env):
         answer_var: the variable PythonInterpreter returns (ToolQA `ans`, SEER `answer`).
         python_timeout: wall-time limit of PythonInterpreter (seconds).
         sql_timeout, sql_max_rows: SQLInterpreter's time limit (seconds) and cap on returned rows.
+        tool_timeout: the time limit (seconds) of every other tool's call.
+        max_output_bytes: cap on the UTF-8 size of a tool's result; longer ones are cut with
+            `...[too long, cannot be fully displayed]` (docs/tool_limits.md).
+        sql_memory_mb: memory cap of the SQL worker process.
+        preload: load at construction what the questions' domains need (tables and their SQL
+            copies, the DBLP graph, the retriever indexes), so no first call runs out of time
+            while data is being prepared.
         max_obs_chars: cut longer tool outputs (retrievers excepted) as SEER does at 2048; None keeps
             the reference's full output (GetValue on an unfiltered table returns every value).
     """
@@ -78,6 +87,10 @@ class ToolQAEnv(gym.Env):
         sql_timeout: float = 10.0,
         sql_max_rows: int = 1000,
         max_obs_chars: int | None = None,
+        tool_timeout: float = DEFAULT_TOOL_TIMEOUT,
+        max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+        sql_memory_mb: int = 1024,
+        preload: bool = False,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None")
@@ -107,7 +120,12 @@ class ToolQAEnv(gym.Env):
             python_timeout=python_timeout,
             sql_timeout=sql_timeout,
             sql_max_rows=sql_max_rows,
+            tool_timeout=tool_timeout,
+            max_output_bytes=max_output_bytes,
+            sql_memory_mb=sql_memory_mb,
         )
+        if preload:
+            self._toolkit.prepare(sorted({q.domain for q in self._questions}))
         self._question: Question | None = None
         self._task_id: str | None = None
         self._steps = 0

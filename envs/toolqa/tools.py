@@ -7,18 +7,28 @@ it is shared read-only. Deliberate differences from the reference (issue 2): Cal
 safe, SQLInterpreter runs on read-only SQLite, PythonInterpreter runs in a limited child process,
 retrievers use sentence-transformers + faiss, EdgeCheck does not mutate the graph, and
 `typed_filters=True` compares numbers as numbers.
+
+Every call is bounded (docs/tool_limits.md): each tool's argument has a maximum length
+(`MAX_ARGUMENT_CHARS`), each call a wall-time limit, and each result a cap in bytes, cut while it
+is built in SEER's style (`...[too long, cannot be fully displayed]`). Corpus loads that can outlast
+a call (first LoadDB, LoadGraph, a retriever's index, a table's SQL copy) run on a background thread:
+a call that runs out of time answers that the data is still being prepared, and the load goes on
+into the shared corpus caches, never into the toolkit's state. SQL runs in a worker process that is
+killed at its limit (`seer_env.envs.toolqa.sqlworker`).
 """
 
 from __future__ import annotations
 
 import ast
+import atexit
+import concurrent.futures
 import logging
 import math
 import operator
 import re
-import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +76,35 @@ MSG_INVALID_ACTION = (
     "NodeCheck[<GraphName>, <Node>] EdgeCheck[<GraphName>, <Node1>, <Node2>] "
     "SQLInterpreter[<SQLCommand>] PythonInterpreter[<PythonCode>] and Finish[<answer>]."
 )
+
+MSG_ARGUMENT_TOO_LONG = (
+    "The argument of {tool} is too long ({n} characters; at most {limit}). Please shorten it."
+)
+MSG_TIMEOUT = "The {tool} call took longer than {limit:g} seconds and was stopped. Please modify it."
+MSG_PREPARING = "{what} is still being prepared for its first use. Please try again in a moment."
+MSG_SQL_ROWS_CUT = "\n...[only the first {} rows are shown]"
+CUT_SUFFIX = "...[too long, cannot be fully displayed]"  # SEER's mark on a cut result
+
+# Longest argument each tool takes, in characters (docs/tool_limits.md). Longer ones get
+# MSG_ARGUMENT_TOO_LONG, which does not quote them. PythonInterpreter and Finish are bounded by the
+# action size limit (`seer_env.actions.MAX_ACTION_CHARS`).
+MAX_ARGUMENT_CHARS = {
+    "Calculate": 2_000,
+    "LoadDB": 64,
+    "FilterDB": 4_096,
+    "GetValue": 256,
+    "LoadGraph": 64,
+    "NeighbourCheck": 8_192,
+    "NodeCheck": 8_192,
+    "EdgeCheck": 8_192,
+    "RetrieveAgenda": 8_192,
+    "RetrieveScirex": 8_192,
+    "SQLInterpreter": 16_384,
+}
+DEFAULT_TOOL_TIMEOUT = 10.0  # seconds, every tool but PythonInterpreter and SQLInterpreter
+# A realistic answer (a filtered column, a few thousand rows of SQL) is far smaller; GetValue on an
+# unfiltered 4-million-row table would be tens of megabytes.
+DEFAULT_MAX_OUTPUT_BYTES = 1 << 20
 
 DB_NAMES = ("flights", "coffee", "airbnb", "yelp")
 DB_ALIASES = {"flight": "flights"}  # SEER's prompt names the flights table `flight`
@@ -312,8 +351,97 @@ def _err(text: str, kind: str = "tool_error") -> ToolResult:
     return ToolResult(text, False, kind)
 
 
-class _Interrupted(Exception):
-    pass
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def _utf8_prefix(text: str, max_bytes: int) -> str:
+    """The longest prefix of `text` whose UTF-8 form fits in `max_bytes`."""
+    return text.encode("utf-8", "surrogatepass")[: max(0, max_bytes)].decode("utf-8", "ignore")
+
+
+def cap_output(text: str, max_bytes: int) -> str:
+    """`text`, or its first `max_bytes` bytes (UTF-8) followed by CUT_SUFFIX when it is longer."""
+    if len(text) * 4 <= max_bytes or _utf8_len(text) <= max_bytes:
+        return text
+    return _utf8_prefix(text, max_bytes) + CUT_SUFFIX
+
+
+class _CappedText:
+    """Text built piece by piece that stops growing at `max_bytes` (the rest is never built)."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.parts: list[str] = []
+        self.size = 0
+        self.full = False
+
+    def add(self, piece: str) -> bool:
+        """Append; False once the cap is reached (the piece is cut to what still fits)."""
+        if self.full:
+            return False
+        n = _utf8_len(piece)
+        if self.size + n > self.max_bytes:
+            self.parts.append(_utf8_prefix(piece, self.max_bytes - self.size))
+            self.full = True
+            return False
+        self.parts.append(piece)
+        self.size += n
+        return True
+
+    def text(self) -> str:
+        return "".join(self.parts) + (CUT_SUFFIX if self.full else "")
+
+
+class _OutOfTime(Exception):
+    """The call's wall-time limit passed (the toolkit answers MSG_TIMEOUT)."""
+
+
+class _StillPreparing(_OutOfTime):
+    """A corpus load outlasted the call; it goes on in the background."""
+
+    def __init__(self, what: str):
+        super().__init__(what)
+        self.what = what
+
+
+EXIT_WAIT = 60.0  # seconds the interpreter's exit waits for background work still running
+_running: set[concurrent.futures.Future] = set()
+_running_lock = threading.Lock()
+
+
+def _in_background(fn: Callable[[], Any], timeout: float) -> Any:
+    """fn() on a daemon thread, waited for at most `timeout` seconds (TimeoutError past that, while
+    fn goes on). The thread is a daemon so that it never holds an exit up for long; `_drain` lets it
+    finish first (native code such as torch aborts the process if torn down mid-call)."""
+    fut: concurrent.futures.Future = concurrent.futures.Future()
+    fut.set_running_or_notify_cancel()
+
+    def work() -> None:
+        try:
+            fut.set_result(fn())
+        except BaseException as exc:  # handed to the waiting caller
+            fut.set_exception(exc)
+        finally:
+            with _running_lock:
+                _running.discard(fut)
+
+    with _running_lock:
+        _running.add(fut)
+    threading.Thread(target=work, name="toolqa-tool", daemon=True).start()
+    try:
+        return fut.result(timeout=max(0.0, timeout))
+    except concurrent.futures.TimeoutError:
+        raise TimeoutError from None
+
+
+@atexit.register
+def _drain() -> None:
+    with _running_lock:
+        pending = list(_running)
+    if pending:
+        log.info("waiting up to %g s for %d ToolQA corpus loads to finish", EXIT_WAIT, len(pending))
+        concurrent.futures.wait(pending, timeout=EXIT_WAIT)
 
 
 # ------------------------------------------------------------------------------------- toolkit
@@ -323,6 +451,10 @@ class ToolQAToolkit:
     """One episode's tool state over a shared corpus.
 
     root: the ToolQA root (None: only Calculate, PythonInterpreter and Finish work).
+    tool_timeout: wall-time limit (seconds) of every call but PythonInterpreter (`python_timeout`)
+        and SQLInterpreter (`sql_timeout`).
+    max_output_bytes: cap on a result's UTF-8 size; a longer result is cut with CUT_SUFFIX.
+    sql_max_rows: cap on the rows SQLInterpreter shows; sql_memory_mb: its worker's memory cap.
     """
 
     def __init__(
@@ -335,16 +467,28 @@ class ToolQAToolkit:
         python_memory_mb: int = 1024,
         sql_timeout: float = 10.0,
         sql_max_rows: int = 1000,
+        tool_timeout: float = DEFAULT_TOOL_TIMEOUT,
+        max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+        sql_memory_mb: int = 1024,
     ):
+        for label, v in (("tool_timeout", tool_timeout), ("sql_timeout", sql_timeout)):
+            if not (v > 0 and math.isfinite(v)):
+                raise ValueError(f"{label} must be a positive number of seconds, not {v!r}")
+        if max_output_bytes < 1:
+            raise ValueError(f"max_output_bytes must be positive, not {max_output_bytes!r}")
         self.root = Path(root) if root is not None else None
         self.typed_filters = typed_filters
         self.embedder = embedder
         self.answer_var = answer_var
         self.python_timeout = python_timeout
         self.python_memory_mb = python_memory_mb
-        self.sql_timeout = sql_timeout
+        self.sql_timeout = float(sql_timeout)
         self.sql_max_rows = sql_max_rows
+        self.tool_timeout = float(tool_timeout)
+        self.max_output_bytes = int(max_output_bytes)
+        self.sql_memory_mb = int(sql_memory_mb)
         self._sql: _SQLRunner | None = None
+        self._deadline = math.inf
         self.reset()
 
     def reset(self) -> None:
@@ -364,6 +508,24 @@ class ToolQAToolkit:
         d["table"], d["rows"], d["dblp"] = None, None, None
         return d
 
+    def prepare(self, domains: list[str]) -> None:
+        """Load now, with no time limit, what the given question domains need (see `ToolQAEnv`'s
+        `preload`); later calls then find it in the process's corpus caches."""
+        root = self.root
+        if root is None:
+            return
+        for domain in domains:
+            if _corpus.missing_files(root, [domain]) or not _corpus.DOMAIN_FILES.get(domain):
+                continue
+            table = DB_ALIASES.get(domain, domain)
+            if table in DB_NAMES:
+                _corpus.load_table(root, table)
+                _corpus.sqlite_db(root, table)
+            elif domain == "dblp":
+                _corpus.load_dblp(root)
+            elif domain in _corpus.TEXT_FILES:
+                _corpus.load_retriever(root, domain, self.embedder).warm_up()
+
     def _need_root(self) -> Path:
         if self.root is None:
             raise FileNotFoundError("no ToolQA data directory")
@@ -371,15 +533,55 @@ class ToolQAToolkit:
 
     # ----------------------------------------------------------------------------- dispatch
 
+    def timeout_of(self, name: str) -> float:
+        """The wall-time limit of one call of the named tool, in seconds."""
+        if name == "PythonInterpreter":
+            return float(self.python_timeout)
+        if name == "SQLInterpreter":
+            return self.sql_timeout
+        return self.tool_timeout
+
     def run(self, name: str, argument: str) -> ToolResult:
         fn = getattr(self, f"tool_{name}", None)
         if fn is None or name == "Finish":
             return _err(MSG_INVALID_ACTION, "unknown_tool")
+        if not isinstance(argument, str):
+            argument = str(argument)
+        limit = MAX_ARGUMENT_CHARS.get(name)
+        if limit is not None and len(argument) > limit:
+            return _err(
+                MSG_ARGUMENT_TOO_LONG.format(tool=name, n=len(argument), limit=limit), "bad_arguments"
+            )
+        timeout = self.timeout_of(name)
+        state = (self.table, self.rows, self.dblp)
+        self._deadline = time.monotonic() + timeout
         try:
-            return fn(argument)
+            res = fn(argument)
+        except _StillPreparing as exc:
+            self.table, self.rows, self.dblp = state  # a late call leaves the episode as it was
+            res = _err(MSG_PREPARING.format(what=exc.what), "timeout")
+        except _OutOfTime:
+            self.table, self.rows, self.dblp = state
+            res = _err(MSG_TIMEOUT.format(tool=name, limit=timeout), "timeout")
         except Exception as exc:  # a tool bug must not crash the episode
             log.exception("tool %s failed unexpectedly", name)
-            return _err(f"{name} failed: {type(exc).__name__}")
+            res = _err(f"{name} failed: {type(exc).__name__}")
+        finally:
+            self._deadline = math.inf
+        res.observation = cap_output(res.observation, self.max_output_bytes)
+        return res
+
+    def _tick(self) -> None:
+        """Raise _OutOfTime once the current call's wall-time limit has passed."""
+        if time.monotonic() > self._deadline:
+            raise _OutOfTime
+
+    def _prepare(self, what: str, load: Callable[[], Any]) -> Any:
+        """A corpus load within the call's remaining time; past it, _StillPreparing while it goes on."""
+        try:
+            return _in_background(load, self._deadline - time.monotonic())
+        except TimeoutError:
+            raise _StillPreparing(what) from None
 
     # -------------------------------------------------------------------------------- tables
 
@@ -387,7 +589,10 @@ class ToolQAToolkit:
         name = DB_ALIASES.get(argument, argument)
         if name in DB_NAMES:
             try:
-                table = _corpus.load_table(self._need_root(), name)
+                root = self._need_root()
+                table = self._prepare(f"The {name} database", lambda: _corpus.load_table(root, name))
+            except _OutOfTime:
+                raise
             except Exception as exc:
                 log.debug("LoadDB %s: %s", name, exc)
                 return _err(MSG_LOADDB_ERR)
@@ -403,6 +608,7 @@ class ToolQAToolkit:
 
     def _match(self, j: int, op: str, value: str) -> np.ndarray:
         """Boolean mask over column j's distinct strings for `cell <op> value`."""
+        self._tick()
         smask = compare_strings(self.table.cats[j], op, value)
         if self.typed_filters:
             try:
@@ -420,18 +626,20 @@ class ToolQAToolkit:
     def _filter_sequential(self, conds: list[tuple[str, str | None, int, str]]) -> ToolResult | None:
         """The reference's loop: narrow condition by condition; an empty result restores the start."""
         start_rows = self.rows
+        rows = self.rows
         for cond, op, j, value in conds:
             if op is None:
                 continue
             lut = self._match(j, op, value)
             codes = self.table.codes[j]
-            if self.rows is None:
-                self.rows = np.flatnonzero(lut[codes]).astype(np.int64)
+            if rows is None:
+                rows = np.flatnonzero(lut[codes]).astype(np.int64)
             else:
-                self.rows = self.rows[lut[codes[self.rows]]]
-            if len(self.rows) == 0:
+                rows = rows[lut[codes[rows]]]
+            if len(rows) == 0:
                 self.rows = start_rows
-                return _err(MSG_FILTER_EMPTY.format(cond))
+                return _err(MSG_FILTER_EMPTY.format(_quote(cond)))
+        self.rows = rows
         return None
 
     def tool_FilterDB(self, argument: str) -> ToolResult:
@@ -439,7 +647,7 @@ class ToolQAToolkit:
         bad: str | None = None
         for cond in argument.split(", "):
             if self.table is None:
-                return _err(MSG_FILTER_FAIL.format(cond))
+                return _err(MSG_FILTER_FAIL.format(_quote(cond)))
             op = next((o for o in (">=", "<=", ">", "<", "=") if o in cond), None)
             if op is None:
                 conds.append((cond, None, -1, ""))  # the reference matches no branch and moves on
@@ -452,7 +660,7 @@ class ToolQAToolkit:
                 break
             conds.append((cond, op, j, parts[1]))
         if self.table is None:
-            return _err(MSG_FILTER_FAIL.format(argument))
+            return _err(MSG_FILTER_FAIL.format(_quote(argument)))
         # The conjunction does not depend on the order, so evaluate the most selective condition
         # first (through per-value row lists) and the rest on its few rows; only an empty result
         # needs the reference's order, to name the condition that emptied the table.
@@ -461,12 +669,14 @@ class ToolQAToolkit:
             counts = [int(self.table.counts(j)[lut].sum()) for lut, j in active]
             order = np.argsort(counts, kind="stable")
             first_lut, first_j = active[order[0]]
+            self._tick()
             rows = self.table.rows_where(first_j, first_lut, counts[order[0]])
             if self.rows is not None:
                 rows = np.intersect1d(self.rows, rows, assume_unique=True)
             for k in order[1:]:
                 if len(rows) == 0:
                     break
+                self._tick()
                 lut, j = active[k]
                 rows = rows[lut[self.table.codes[j][rows]]]
             if len(rows) == 0:
@@ -476,7 +686,7 @@ class ToolQAToolkit:
             else:
                 self.rows = rows
         if bad is not None:
-            return _err(MSG_FILTER_FAIL.format(bad))
+            return _err(MSG_FILTER_FAIL.format(_quote(bad)))
         return ToolResult(MSG_FILTER_OK.format(self._count()))
 
     def tool_GetValue(self, argument: str) -> ToolResult:
@@ -492,8 +702,18 @@ class ToolQAToolkit:
         if n == 1:
             row = 0 if self.rows is None else int(self.rows[0])
             return ToolResult(cats[int(codes[row])])
-        picked = cats[np.asarray(codes) if self.rows is None else codes[self.rows]]
-        return ToolResult(", ".join(picked.tolist()))
+        # joined a block at a time, so an unfiltered table is cut at the cap, never built whole
+        out = _CappedText(self.max_output_bytes)
+        block = 8192
+        for start in range(0, n, block):
+            self._tick()
+            sel = (
+                codes[start : start + block] if self.rows is None else codes[self.rows[start : start + block]]
+            )
+            text = ", ".join(cats[sel].tolist())
+            if not out.add(text if start == 0 else ", " + text):
+                break
+        return ToolResult(out.text())
 
     # -------------------------------------------------------------------------------- graphs
 
@@ -501,7 +721,10 @@ class ToolQAToolkit:
         if argument != "dblp":
             return _err(MSG_LOADGRAPH_ERR)
         try:
-            self.dblp = _corpus.load_dblp(self._need_root())
+            root = self._need_root()
+            self.dblp = self._prepare("The DBLP graph", lambda: _corpus.load_dblp(root))
+        except _OutOfTime:
+            raise
         except Exception as exc:
             log.debug("LoadGraph: %s", exc)
             return _err(MSG_LOADGRAPH_ERR)
@@ -521,7 +744,20 @@ class ToolQAToolkit:
         try:
             name, node = argument.split(", ")
             graph, to_id, to_name = self._graph(name)
-            return ToolResult(str([to_name[n] for n in graph.neighbors(to_id[node])]))
+            # str(list of names), built up to the cap; every neighbour is still looked up, so a
+            # missing name fails as in the reference
+            out = _CappedText(self.max_output_bytes)
+            out.add("[")
+            for k, n in enumerate(graph.neighbors(to_id[node])):
+                if k % 1024 == 0:
+                    self._tick()
+                shown = repr(to_name[n])
+                if not out.full:
+                    out.add(", " + shown if k else shown)
+            out.add("]")
+            return ToolResult(out.text())
+        except _OutOfTime:
+            raise
         except Exception:
             return _err(MSG_NEIGHBOUR_ERR)
 
@@ -555,11 +791,23 @@ class ToolQAToolkit:
 
     def _retrieve(self, kind: str, argument: str) -> ToolResult:
         try:
-            r = _corpus.load_retriever(self._need_root(), kind, self.embedder)
-            texts = r.query(argument, 3)
+            root = self._need_root()
+
+            def load() -> _corpus.Retriever:
+                r = _corpus.load_retriever(root, kind, self.embedder)
+                r.warm_up()  # the embedding model's first load belongs to the preparation
+                return r
+
+            r = self._prepare(f"The {kind} retriever index", load)
+            try:
+                texts = _in_background(lambda: r.query(argument, 3), self._deadline - time.monotonic())
+            except TimeoutError:
+                raise _OutOfTime from None
             if not texts:
                 return _err(MSG_RETRIEVE_ERR)
             return ToolResult("\n".join(texts).strip("\n").strip())
+        except _OutOfTime:
+            raise
         except Exception as exc:
             log.debug("Retrieve%s: %s", kind, exc)
             return _err(MSG_RETRIEVE_ERR)
@@ -588,113 +836,97 @@ class ToolQAToolkit:
 
     def tool_SQLInterpreter(self, argument: str) -> ToolResult:
         if self._sql is None:
-            self._sql = _SQLRunner(self.root, self.sql_timeout, self.sql_max_rows)
-        return self._sql.run(argument)
+            self._sql = _SQLRunner(self.root, self.sql_max_rows, self.sql_memory_mb)
+        reply = self._sql.run(argument, self._deadline, self.max_output_bytes, self._prepare)
+        if reply.status == "timeout":
+            raise _OutOfTime
+        if reply.status != "ok":
+            log.debug("SQL error: %s", reply.detail)
+            return _err(MSG_SQL_ERR)
+        if reply.cut:
+            return ToolResult(reply.text + CUT_SUFFIX)
+        if reply.more_rows:
+            return ToolResult(reply.text + MSG_SQL_ROWS_CUT.format(self.sql_max_rows))
+        return ToolResult(reply.text)
+
+
+def _quote(text: str, limit: int = 200) -> str:
+    """An argument as error messages quote it: whole when short, else a prefix (no echo of megabytes)."""
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 # ----------------------------------------------------------------------------------------- SQL
 
 _SCHEMA_REF = re.compile(r"\b(flights|coffee|airbnb|yelp)\s*\.", re.IGNORECASE)
-_ALLOWED_ACTIONS = {
-    sqlite3.SQLITE_SELECT,
-    sqlite3.SQLITE_READ,
-    sqlite3.SQLITE_FUNCTION,
-    getattr(sqlite3, "SQLITE_RECURSIVE", 33),
-}
 
 
 class _SQLRunner:
-    """SELECTs on read-only SQLite copies of the tables, ATTACHed under the reference's schema names.
+    """SQLInterpreter over a warm `SQLWorker` process holding the read-only SQLite copies of the
+    tables, ATTACHed under the reference's schema names (flights, coffee, airbnb, yelp).
 
-    Guards: each database file opened `mode=ro`, `PRAGMA query_only`, an authorizer that allows only
-    reading (no ATTACH, PRAGMA, writes or DDL from the agent), a progress handler enforcing the time
-    limit, a cap on returned rows and on value length.
+    A table's copy is attached the first time a query names its schema (building the copy is a
+    corpus load, so it may outlast a call); the worker is then restarted over the larger set. A
+    worker killed at the time limit, or inherited through a fork, is replaced on the next call.
     """
 
-    def __init__(self, root: Path | None, timeout: float, max_rows: int):
-        from sqlalchemy import create_engine
-        from sqlalchemy.pool import StaticPool
-
+    def __init__(self, root: Path | None, max_rows: int, memory_mb: int):
         self.root = root
-        self.timeout = timeout
         self.max_rows = max_rows
-        self._attached: set[str] = set()
-        self._setup = False
-        self._deadline = 0.0
+        self.memory_mb = memory_mb
+        self._databases: dict[str, str] = {}
+        self._worker: Any = None
         self._lock = threading.Lock()
-        con = sqlite3.connect("file::memory:", uri=True, check_same_thread=False)
-        con.execute("PRAGMA query_only = ON")
-        con.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 10_000_000)
-        con.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 8)
-        con.set_authorizer(self._authorize)
-        con.set_progress_handler(self._progress, 20_000)
-        self._con = con
-        self._engine = create_engine("sqlite://", creator=lambda: con, poolclass=StaticPool)
-        self._setup = True  # SQLAlchemy's first-connect checks run before the authorizer bites
-        try:
-            with self._engine.connect():
-                pass
-        finally:
-            self._setup = False
 
     def close(self) -> None:
-        self._engine.dispose()
-        self._con.close()
+        with self._lock:
+            if self._worker is not None:
+                self._worker.close()
+                self._worker = None
 
-    def _authorize(self, action: int, arg1: Any, arg2: Any, dbname: Any, source: Any) -> int:
-        if self._setup:
-            return sqlite3.SQLITE_OK
-        return sqlite3.SQLITE_OK if action in _ALLOWED_ACTIONS else sqlite3.SQLITE_DENY
+    @property
+    def worker_pid(self) -> int | None:
+        w = self._worker
+        return w.pid if w is not None and w.alive else None
 
-    def _progress(self) -> int:
-        return 1 if self._deadline and time.monotonic() > self._deadline else 0
-
-    def _attach(self, sql: str) -> None:
+    def _attach(self, sql: str, prepare: Callable[[str, Callable[[], Any]], Any]) -> bool:
+        """Build the copies of the tables `sql` names for the first time; True if any was added."""
         if self.root is None:
-            return
-        for m in _SCHEMA_REF.finditer(sql):
-            name = m.group(1).lower()
-            if (
-                name in self._attached
-                or not (_corpus.corpus_dir(self.root) / _corpus.TABLE_FILES[name]).is_file()
-            ):
+            return False
+        added = False
+        root = self.root
+        for name in sorted({m.group(1).lower() for m in _SCHEMA_REF.finditer(sql)} - set(self._databases)):
+            if not (_corpus.corpus_dir(root) / _corpus.TABLE_FILES[name]).is_file():
                 continue
-            path = _corpus.sqlite_db(self.root, name)
-            uri = "file:" + str(path).replace("?", "%3f").replace("#", "%23") + "?mode=ro&immutable=1"
-            self._setup = True
-            try:
-                self._con.execute("ATTACH DATABASE ? AS " + name, (uri,))
-            finally:
-                self._setup = False
-            self._attached.add(name)
+            path = prepare(f"The SQL copy of the {name} table", lambda n=name: _corpus.sqlite_db(root, n))
+            self._databases[name] = str(path)
+            added = True
+        return added
 
-    def run(self, sql: str) -> ToolResult:
+    def run(self, sql: str, deadline: float, max_bytes: int, prepare) -> Any:
+        from seer_env.envs.toolqa.sqlworker import SQLReply, SQLWorker, WorkerError
+
         with self._lock:
             try:
-                self._attach(sql)
+                added = self._attach(sql, prepare)
+            except _OutOfTime:
+                raise
             except Exception as exc:
-                log.warning("cannot prepare SQLite tables: %s", exc)
-                return _err(MSG_SQL_ERR)
-            timed_out = False
-            try:
-                self._deadline = time.monotonic() + self.timeout
-                with self._engine.connect() as conn:
-                    result = conn.exec_driver_sql(sql)
-                    if not result.returns_rows:
-                        return _err(MSG_SQL_ERR)
-                    keys = list(result.keys())
-                    rows = result.fetchmany(self.max_rows + 1)
-            except Exception as exc:
-                timed_out = "interrupted" in str(exc)
-                log.debug("SQL error: %s", exc)
-                return _err(MSG_SQL_ERR, "timeout" if timed_out else "tool_error")
-            finally:
-                self._deadline = 0.0
-        more = len(rows) > self.max_rows
-        lines = [
-            ", ".join(f"{k}: {v}" for k, v in zip(keys, row, strict=False)) for row in rows[: self.max_rows]
-        ]
-        text = "\n".join(lines)
-        if more:
-            text += f"\n...[only the first {self.max_rows} rows are shown]"
-        return ToolResult(text)
+                log.warning("cannot prepare the SQLite tables: %s", exc)
+                return SQLReply("error", detail=str(exc))
+            w = self._worker
+            if w is None or not w.alive or added:
+                if w is not None:
+                    w.close()
+                self._worker = None
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return SQLReply("timeout")
+                try:
+                    w = self._worker = SQLWorker(self._databases, self.memory_mb, start_timeout=left)
+                except WorkerError as exc:
+                    log.warning("%s", exc)
+                    return SQLReply("error", detail=str(exc))
+            reply = w.run(sql, deadline - time.monotonic(), self.max_rows, max_bytes)
+            if not w.alive:
+                self._worker = None
+            return reply

@@ -57,10 +57,10 @@ def _bad_actions(root) -> list[tuple[str, object, str | None]]:
             "flights.flights_data c, flights.flights_data d]",
             "timeout",
         ),
-        (
+        (  # refused before it runs: recursive CTEs are not allowed
             "endless recursive CTE",
             "SQLInterpreter[WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT COUNT(*) FROM r]",
-            "timeout",
+            "tool_error",
         ),
         ("python while True", "PythonInterpreter[while True: pass]", "timeout"),
         ("python 10 GB allocation", "PythonInterpreter[x = bytearray(10 * 2**30)]", "tool_error"),

@@ -266,7 +266,7 @@ def test_retrievers(kit):
 
 def test_retriever_default_model_and_disk_cache(toolqa_root):
     """The packaged MiniLM, the faiss index built once and found on disk by a fresh load."""
-    kit = ToolQAToolkit(toolqa_root)
+    kit = ToolQAToolkit(toolqa_root, tool_timeout=600)  # the first call loads the model
     out = kit.run("RetrieveScirex", "perplexity of the language model on Penn Treebank").observation
     assert out.split("\n")[0] == SCIREX[2]
     key = (
