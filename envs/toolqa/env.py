@@ -9,7 +9,6 @@ saying what is wrong and the episode goes on; `max_steps` truncates.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,31 @@ from seer_env.types import ToolCall
 
 log = logging.getLogger(__name__)
 
-_SECOND_CALL = re.compile(r"\],\s*(?:" + "|".join(TOOL_NAMES) + r")\s*\[")
+_TOOL_NAME_SET = frozenset(TOOL_NAMES)
+
+
+def holds_second_call(text: str) -> bool:
+    """Whether `text` holds `], Tool[` with a ToolQA tool name: two calls written as one.
+
+    One pass: each `],` is followed over the whitespace, the word and the whitespace after it,
+    stretches that no other `],` shares, so the work is linear in the text.
+    """
+    n = len(text)
+    i = text.find("],")
+    while i >= 0:
+        j = i + 2
+        while j < n and text[j].isspace():
+            j += 1
+        k = j
+        while k < n and (text[k].isalnum() or text[k] == "_"):
+            k += 1
+        if text[j:k] in _TOOL_NAME_SET:
+            while k < n and text[k].isspace():
+                k += 1
+            if k < n and text[k] == "[":
+                return True
+        i = text.find("],", j)
+    return False
 
 
 class ToolQAEnv(gym.Env):
@@ -267,7 +290,7 @@ class ToolQAEnv(gym.Env):
             info["error"] = "parse"
             return f"Could not read the action ({type(exc).__name__})."
         # `A[x], B[y]` parses as A with argument `x], B[y`: the reference refuses it as two actions
-        if any(isinstance(v, str) and _SECOND_CALL.search(v) for v in call.arguments.values()):
+        if any(isinstance(v, str) and holds_second_call(v) for v in call.arguments.values()):
             info["error"] = "parse"
             return MSG_MULTI_ACTION
         info["tool"] = call.name

@@ -832,7 +832,9 @@ class ToolQAToolkit:
         res = run_python(argument, self.answer_var, self.python_timeout, self.python_memory_mb)
         if res.ok:
             return ToolResult(res.value)
-        return _err(MSG_PY_ERR.format(res.error), "timeout" if res.timed_out else "tool_error")
+        # an error can quote the code (a NameError names the identifier): quote a prefix at most
+        error = _quote(str(res.error), 500)
+        return _err(MSG_PY_ERR.format(error), "timeout" if res.timed_out else "tool_error")
 
     def tool_SQLInterpreter(self, argument: str) -> ToolResult:
         if self._sql is None:
@@ -857,7 +859,21 @@ def _quote(text: str, limit: int = 200) -> str:
 
 # ----------------------------------------------------------------------------------------- SQL
 
-_SCHEMA_REF = re.compile(r"\b(flights|coffee|airbnb|yelp)\s*\.", re.IGNORECASE)
+_SCHEMA_WORD = re.compile(r"\b(flights|coffee|airbnb|yelp)\b", re.IGNORECASE)  # no quantifier
+
+
+def schemas_named(sql: str) -> set[str]:
+    """The reference's schema names that `sql` qualifies a table with (`coffee.coffee_data`,
+    `coffee . coffee_data`), lower-cased; linear in the text."""
+    out = set()
+    n = len(sql)
+    for m in _SCHEMA_WORD.finditer(sql):
+        j = m.end()
+        while j < n and sql[j].isspace():
+            j += 1
+        if j < n and sql[j] == ".":
+            out.add(m.group(1).lower())
+    return out
 
 
 class _SQLRunner:
@@ -894,7 +910,7 @@ class _SQLRunner:
             return False
         added = False
         root = self.root
-        for name in sorted({m.group(1).lower() for m in _SCHEMA_REF.finditer(sql)} - set(self._databases)):
+        for name in sorted(schemas_named(sql) - set(self._databases)):
             if not (_corpus.corpus_dir(root) / _corpus.TABLE_FILES[name]).is_file():
                 continue
             path = prepare(f"The SQL copy of the {name} table", lambda n=name: _corpus.sqlite_db(root, n))
