@@ -417,12 +417,13 @@ def parse_table_file(path: Path, name: str) -> Table:
     return Table(name, columns, n_rows, codes, [_obj_array(c) for c in cats])
 
 
-def load_table(root: Path, name: str) -> Table:
-    """The named table (flights/coffee/airbnb/yelp) of the corpus at `root`, parsed once per process."""
+def load_table(root: Path, name: str, cached_only: bool = False) -> Table | None:
+    """The named table (flights/coffee/airbnb/yelp) of the corpus at `root`, parsed once per process.
+    With `cached_only`, None unless this process already holds it (never waits)."""
     path = corpus_dir(root) / TABLE_FILES[name]
     key = _file_key(path)  # path, size and mtime: a rewritten file is read again
     table = _tables.get(key)
-    if table is not None:
+    if table is not None or cached_only:
         return table
     with _key_lock(("table", key)):
         table = _tables.get(key)
@@ -459,11 +460,12 @@ class DBLP:
     id2author: dict
 
 
-def load_dblp(root: Path) -> DBLP:
+def load_dblp(root: Path, cached_only: bool = False) -> DBLP | None:
+    """The six DBLP objects, unpickled once per process (`cached_only`: as in `load_table`)."""
     base = corpus_dir(root)
     key = "|".join(_file_key(base / rel) for rel in DBLP_FILES.values())
     g = _graphs.get(key)
-    if g is not None:
+    if g is not None or cached_only:
         return g
     with _key_lock(("dblp", key)):
         g = _graphs.get(key)
@@ -507,13 +509,13 @@ class Retriever:
         self.texts = texts
         self.index = index
         self.embed_fn = embed_fn
-        self._warm = False
+        self.warm = False
 
     def warm_up(self) -> None:
         """Embed one text once, so a model that loads lazily is loaded before the first query."""
-        if not self._warm:
+        if not self.warm:
             self.embed_fn(["warm-up"])
-            self._warm = True
+            self.warm = True
 
     def query(self, text: str, k: int = 3) -> list[str]:
         q = np.ascontiguousarray(self.embed_fn([text]), dtype=np.float32)
@@ -533,18 +535,20 @@ def _embed_fn(embedder: str | Embedder | None) -> tuple[Embedder, str | None]:
     return (lambda texts: embed(texts, model=embedder)), model_label(embedder)
 
 
-def load_retriever(root: Path, kind: str, embedder: str | Embedder | None = None) -> Retriever:
+def load_retriever(
+    root: Path, kind: str, embedder: str | Embedder | None = None, cached_only: bool = False
+) -> Retriever | None:
     """The retriever over agenda or scirex texts; its index is built once and cached on disk,
-    keyed by embedding model and the corpus file's content hash."""
-    import faiss
-
+    keyed by embedding model and the corpus file's content hash (`cached_only`: as in `load_table`)."""
     rel, _ = TEXT_FILES[kind]
     path = corpus_dir(root) / rel
     fn, label = _embed_fn(embedder)
     mem_key = (_file_key(path), label if label is not None else id(embedder))
     r = _retrievers.get(mem_key)
-    if r is not None:
+    if r is not None or cached_only:
         return r
+    import faiss
+
     with _key_lock(("retriever",) + mem_key):
         r = _retrievers.get(mem_key)
         if r is not None:
@@ -608,13 +612,14 @@ def sql_column_names(name: str, columns: list[str]) -> list[str]:
     return out
 
 
-def sqlite_db(root: Path, name: str) -> Path:
+def sqlite_db(root: Path, name: str, cached_only: bool = False) -> Path | None:
     """A read-only SQLite copy of a table as the reference's MySQL database holds it: every column text,
-    missing values `---`, yelp/airbnb values cut to 250 characters. Built on first use, then cached."""
+    missing values `---`, yelp/airbnb values cut to 250 characters. Built on first use, then cached
+    (`cached_only`: as in `load_table`)."""
     path = corpus_dir(root) / TABLE_FILES[name]
     key = _file_key(path)
     db = _sqlite.get(key)
-    if db is not None:
+    if db is not None or cached_only:
         return db
     with _key_lock(("sqlite", key)):
         db = _sqlite.get(key)

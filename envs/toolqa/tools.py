@@ -576,10 +576,15 @@ class ToolQAToolkit:
         if time.monotonic() > self._deadline:
             raise _OutOfTime
 
-    def _prepare(self, what: str, load: Callable[[], Any]) -> Any:
-        """A corpus load within the call's remaining time; past it, _StillPreparing while it goes on."""
+    def _prepare(self, what: str, load: Callable[..., Any], *args: Any) -> Any:
+        """`load(*args)`: at once if this process holds the result (`cached_only=True` says so),
+        else on a background thread within the call's remaining time; past it, _StillPreparing
+        while the load goes on."""
+        done = load(*args, cached_only=True)
+        if done is not None:
+            return done
         try:
-            return _in_background(load, self._deadline - time.monotonic())
+            return _in_background(lambda: load(*args), self._deadline - time.monotonic())
         except TimeoutError:
             raise _StillPreparing(what) from None
 
@@ -590,7 +595,7 @@ class ToolQAToolkit:
         if name in DB_NAMES:
             try:
                 root = self._need_root()
-                table = self._prepare(f"The {name} database", lambda: _corpus.load_table(root, name))
+                table = self._prepare(f"The {name} database", _corpus.load_table, root, name)
             except _OutOfTime:
                 raise
             except Exception as exc:
@@ -722,7 +727,7 @@ class ToolQAToolkit:
             return _err(MSG_LOADGRAPH_ERR)
         try:
             root = self._need_root()
-            self.dblp = self._prepare("The DBLP graph", lambda: _corpus.load_dblp(root))
+            self.dblp = self._prepare("The DBLP graph", _corpus.load_dblp, root)
         except _OutOfTime:
             raise
         except Exception as exc:
@@ -793,9 +798,12 @@ class ToolQAToolkit:
         try:
             root = self._need_root()
 
-            def load() -> _corpus.Retriever:
-                r = _corpus.load_retriever(root, kind, self.embedder)
-                r.warm_up()  # the embedding model's first load belongs to the preparation
+            def load(cached_only: bool = False) -> _corpus.Retriever | None:
+                r = _corpus.load_retriever(root, kind, self.embedder, cached_only=cached_only)
+                if r is not None and not r.warm:
+                    if cached_only:
+                        return None
+                    r.warm_up()  # the embedding model's first load belongs to the preparation
                 return r
 
             r = self._prepare(f"The {kind} retriever index", load)
@@ -904,7 +912,7 @@ class _SQLRunner:
         w = self._worker
         return w.pid if w is not None and w.alive else None
 
-    def _attach(self, sql: str, prepare: Callable[[str, Callable[[], Any]], Any]) -> bool:
+    def _attach(self, sql: str, prepare: Callable[..., Any]) -> bool:
         """Build the copies of the tables `sql` names for the first time; True if any was added."""
         if self.root is None:
             return False
@@ -913,7 +921,7 @@ class _SQLRunner:
         for name in sorted(schemas_named(sql) - set(self._databases)):
             if not (_corpus.corpus_dir(root) / _corpus.TABLE_FILES[name]).is_file():
                 continue
-            path = prepare(f"The SQL copy of the {name} table", lambda n=name: _corpus.sqlite_db(root, n))
+            path = prepare(f"The SQL copy of the {name} table", _corpus.sqlite_db, root, name)
             self._databases[name] = str(path)
             added = True
         return added
