@@ -130,7 +130,9 @@ class SQLReply:
         self.status, self.text, self.more_rows, self.cut, self.detail = status, text, more_rows, cut, detail
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def _kill(proc: subprocess.Popen, owner: int) -> None:
+    if os.getpid() != owner:
+        return  # a forked copy of the parent: the worker is the parent's, not ours to end
     if proc.poll() is None:
         try:
             os.killpg(proc.pid, signal.SIGKILL)  # the worker leads its own session
@@ -169,7 +171,7 @@ class SQLWorker:
             close_fds=True,
             start_new_session=True,
         )
-        self._finalizer = weakref.finalize(self, _kill, self._proc)
+        self._finalizer = weakref.finalize(self, _kill, self._proc, self.pid_owner)
         self._reader = _Reader(self._proc.stdout.fileno())
         cfg = {"databases": self.databases, "memory_mb": self.memory_mb}
         try:

@@ -214,3 +214,29 @@ def test_a_worker_is_killed_with_its_toolkit_and_leaves_no_process(root):
     assert pid in descendants() and pid != os.getpid()
     del kit  # not closed: collected
     assert _eventually(lambda: set(descendants()) <= before, 10)
+
+
+def _query_in_child(kit: ToolQAToolkit, out) -> None:
+    res = kit.run("SQLInterpreter", "SELECT COUNT(*) FROM coffee.coffee_data")
+    out.put((res.observation, kit._sql.worker_pid))
+    kit.close()  # must not end the parent's worker
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_copy_starts_its_own_worker_and_leaves_the_parents(root):
+    import multiprocessing
+
+    kit = ToolQAToolkit(root, sql_timeout=LIMIT)
+    kit.run("SQLInterpreter", "SELECT 1 FROM coffee.coffee_data LIMIT 1")
+    parent_worker = kit._sql.worker_pid
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    child = ctx.Process(target=_query_in_child, args=(kit, out))
+    child.start()
+    answer, child_worker = out.get(timeout=60)
+    child.join(60)
+    assert answer == "COUNT(*): 200" and child_worker not in (None, parent_worker)
+    assert kit._sql.worker_pid == parent_worker and Path(f"/proc/{parent_worker}").exists()
+    assert kit.run("SQLInterpreter", "SELECT COUNT(*) FROM coffee.coffee_data").observation == "COUNT(*): 200"
+    assert kit._sql.worker_pid == parent_worker
+    kit.close()
