@@ -8,7 +8,8 @@ worker process that is killed at the limit. Both read the same SQLite copies of 
 
 Printed: per-call latency p50/p99 for a few realistic queries, both ways, and the ratio; the worker's
 start-up time; the time ours takes to answer a query whose single `instr` call runs ~15 s (the limit
-plus the kill); and the per-call cost LoadDB's background thread adds over a direct cache lookup.
+plus the kill); and what a LoadDB call of a table already loaded costs over the cache lookup itself
+(limits, argument checks, the result cap).
 
 Run:  python benchmarks/toolqa_tools.py [--scale small] [--calls 2000] [--workdir DIR] [--hostile-reference]
 `--hostile-reference` also times the slow query in-process (it runs to its end, ~15 s or more).
@@ -161,7 +162,7 @@ def main() -> int:
         via.append(t2 - t1)
     print(
         f"LoadDB[coffee] (cached): direct lookup p50 {_stats(direct)[0]:.0f} us, "
-        f"tool call with its background thread p50 {_stats(via)[0]:.0f} us"
+        f"the tool call p50 {_stats(via)[0]:.0f} us"
     )
     kit.close()
     limited.close()
