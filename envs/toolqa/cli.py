@@ -1,5 +1,6 @@
-"""`seer-env data toolqa ...`: generate a synthetic ToolQA data folder, verify one, explain where data lives.
+"""`seer-env data toolqa ...`: fetch the official ToolQA data, generate a synthetic folder, verify one.
 
+seer-env data toolqa download [--dest DIR] [--url URL | --archive FILE] [--sha256 HEX] [--force] ...
 seer-env data toolqa synth --out DIR [--scale small|full] [--seed N] [--per-template N]
 seer-env data toolqa verify DIR
 seer-env data toolqa where
@@ -8,6 +9,7 @@ seer-env data toolqa where
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -18,9 +20,11 @@ QUESTION_FILES = {
 
 WHERE_TEXT = """\
 [bold]Official ToolQA data[/bold]
+  One command fetches it all (resumable, checksummed) and verifies it:
+    seer-env data toolqa download --dest <root>
   The corpora are a separate download linked from the README of https://github.com/night-chen/ToolQA
-  (a file-sharing link, several GB); the question files are in that repository under data/questions/.
-  Put both under one root so that it holds
+  (a Google Drive zip, several GB); the question files are in that repository under data/questions/.
+  By hand, put both under one root so that it holds
     <root>/data/external_corpus/{flights,coffee,yelp,airbnb,dblp,agenda,scirex}/...
     <root>/data/questions/{easy,hard}/<domain>-<difficulty>.jsonl   (flight-easy.jsonl, genda-hard.jsonl, ...)
   then point seer-env at it:
@@ -42,6 +46,8 @@ def add_parser(subparsers) -> None:
     sub = p.add_subparsers(dest="data_cmd", metavar="SOURCE")
     tq = sub.add_parser("toolqa", help="ToolQA corpora and question files")
     tsub = tq.add_subparsers(dest="toolqa_cmd", metavar="ACTION")
+
+    _add_download_parser(tsub)
 
     s = tsub.add_parser("synth", help="write a generated corpus and question files in the official layout")
     s.add_argument("--out", required=True, help="output folder (the ToolQA root: <out>/data/...)")
@@ -140,8 +146,11 @@ def verify_dir(root: str | Path) -> dict[str, list[str]]:
 def _verify(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    console = Console()
-    rep = verify_dir(args.dir)
+    return _print_verify(Console(), args.dir)
+
+
+def _print_verify(console, root) -> int:
+    rep = verify_dir(root)
     for p in rep["present"]:
         console.print(f"[green]ok[/green]       {p}")
     for p in rep["missing"]:
@@ -165,3 +174,113 @@ def _where(args: argparse.Namespace) -> int:
 
     Console().print(WHERE_TEXT)
     return 0
+
+
+def _add_download_parser(tsub) -> None:
+    # for the defaults shown in --help; the module imports only the standard library
+    from seer_env.envs.toolqa import download as dl
+
+    d = tsub.add_parser(
+        "download",
+        help="fetch the official ToolQA corpus and question files, unpack, checksum and verify them",
+        description="Download the ToolQA external corpus (the Google Drive zip linked from the ToolQA "
+        "README) and the question files (ToolQA's data/questions at a pinned commit) into "
+        "DEST/data/{external_corpus,questions}. An interrupted download resumes from "
+        "DEST/external_corpus.zip.part; sha256 digests go to DEST/data/download-manifest.json and are "
+        "checked on later runs; `verify` runs at the end.",
+    )
+    d.add_argument(
+        "--dest",
+        default=os.environ.get("TOOLQA_DATA_DIR") or "ToolQA",
+        help="the ToolQA root to fill (default: $TOOLQA_DATA_DIR when set, else ./ToolQA; now %(default)s)",
+    )
+    d.add_argument(
+        "--url",
+        default=dl.CORPUS_URL,
+        help="where to fetch the corpus archive, e.g. a mirror (default: %(default)s)",
+    )
+    d.add_argument(
+        "--archive",
+        metavar="FILE",
+        help="unpack this corpus archive, downloaded by other means, instead of fetching one",
+    )
+    d.add_argument(
+        "--sha256",
+        metavar="HEX",
+        help="the archive's expected sha256 (default: the one recorded by the first download)",
+    )
+    d.add_argument(
+        "--questions-url",
+        default=dl.QUESTIONS_URL,
+        help="base URL of the question files, e.g. a mirror (default: %(default)s)",
+    )
+    d.add_argument("--no-questions", action="store_true", help="fetch the corpus only")
+    d.add_argument(
+        "--force", action="store_true", help="download and unpack again even when the files check out"
+    )
+    d.add_argument("--keep-archive", action="store_true", help="keep the archive after unpacking it")
+    d.add_argument(
+        "--max-size",
+        metavar="GIB",
+        type=float,
+        default=dl.MAX_UNPACKED_BYTES / 2**30,
+        help="refuse an archive that unpacks to more than this (default: %(default)g GiB)",
+    )
+    d.add_argument(
+        "--retries",
+        type=int,
+        default=3,
+        help="retries, resuming, after a dropped connection (default: %(default)s)",
+    )
+    d.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds without data before a retry (default: %(default)g)",
+    )
+    d.add_argument("--quiet", action="store_true", help="no progress bars")
+    d.set_defaults(func=_download)
+
+
+def _download(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+    from seer_env.envs.toolqa.download import DownloadError, download
+
+    console = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    dest = Path(args.dest).expanduser()
+
+    def say(line: str) -> None:
+        console.print(line, markup=False, soft_wrap=True)
+
+    try:
+        rep = download(
+            dest,
+            url=args.url,
+            archive=args.archive,
+            sha256=args.sha256,
+            questions=not args.no_questions,
+            questions_url=args.questions_url,
+            force=args.force,
+            keep_archive=args.keep_archive,
+            max_bytes=int(args.max_size * 2**30),
+            retries=args.retries,
+            timeout=args.timeout,
+            progress=not args.quiet,
+            say=say,
+        )
+    except DownloadError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        return 1
+    except OSError as exc:  # the local side: disk full, no permission, a file where a folder should be
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        err.print("interrupted: run the same command again to resume the download", soft_wrap=True)
+        return 130
+    for note in rep.notes:
+        say(note)
+    code = _print_verify(console, dest)
+    say(f"use it with:  export TOOLQA_DATA_DIR={dest.resolve()}")
+    return code
