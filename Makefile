@@ -9,9 +9,22 @@ OUT ?= runs/demo
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-# CPU torch first, so nothing pulls a multi-GB CUDA build; then the project with its dev extra.
+# CPU torch first, then the project with its dev extra (which keeps the torch already installed).
+# On Linux a plain `pip install torch` from PyPI is the CUDA build (several GB of nvidia-* wheels);
+# the CPU build is `torch==X+cpu`, taken from the sources pip is configured with (a local wheel or
+# index) when they have it, else from PyTorch's CPU index. macOS wheels on PyPI are CPU-only.
+TORCH_VERSION ?= 2.13.0
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+ifeq ($(shell uname -s),Darwin)
+TORCH_INSTALL = $(BIN)/pip install "torch==$(TORCH_VERSION)"
+else
+TORCH_INSTALL = $(BIN)/pip install "torch==$(TORCH_VERSION)+cpu" \
+	|| { echo "torch $(TORCH_VERSION)+cpu is not in pip's configured sources: trying $(TORCH_CPU_INDEX)"; \
+	     $(BIN)/pip install "torch==$(TORCH_VERSION)+cpu" --index-url $(TORCH_CPU_INDEX); }
+endif
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install torch==2.13.0
+	$(TORCH_INSTALL)
 	$(BIN)/pip install -e ".[dev]"
 	touch $@
 
