@@ -12,7 +12,8 @@ $(BIN)/activate:
 # CPU torch first, then the project with its dev extra (which keeps the torch already installed).
 # On Linux a plain `pip install torch` from PyPI is the CUDA build (several GB of nvidia-* wheels);
 # the CPU build is `torch==X+cpu`, taken from the sources pip is configured with (a local wheel or
-# index) when they have it, else from PyTorch's CPU index. macOS wheels on PyPI are CPU-only.
+# index) when they have it, else from PyTorch's CPU index, where every wheel is a CPU build (the
+# x86_64 ones labelled +cpu). macOS wheels on PyPI are CPU-only.
 TORCH_VERSION ?= 2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 ifeq ($(shell uname -s),Darwin)
@@ -20,7 +21,7 @@ TORCH_INSTALL = $(BIN)/pip install "torch==$(TORCH_VERSION)"
 else
 TORCH_INSTALL = $(BIN)/pip install "torch==$(TORCH_VERSION)+cpu" \
 	|| { echo "torch $(TORCH_VERSION)+cpu is not in pip's configured sources: trying $(TORCH_CPU_INDEX)"; \
-	     $(BIN)/pip install "torch==$(TORCH_VERSION)+cpu" --index-url $(TORCH_CPU_INDEX); }
+	     $(BIN)/pip install "torch==$(TORCH_VERSION)" --index-url $(TORCH_CPU_INDEX); }
 endif
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
