@@ -78,6 +78,10 @@ class ToolQAEnv(gym.Env):
         question_ids: keep only these task ids.
         answer_var: the variable PythonInterpreter returns (ToolQA `ans`, SEER `answer`).
         python_timeout: wall-time limit of PythonInterpreter (seconds).
+        python_isolation: "kernel" (default, or $SEER_ENV_PYTHON_ISOLATION): PythonInterpreter runs
+            confined by the kernel and is refused where the kernel cannot confine it; "weak" accepts
+            the weaker hook-based protection there (docs/sandbox.md). reset `info["python_sandbox"]`
+            says which is in force: "kernel", "weak" or "refused".
         sql_timeout, sql_max_rows: SQLInterpreter's time limit (seconds) and cap on returned rows.
         tool_timeout: the time limit (seconds) of every other tool's call.
         max_output_bytes: cap on the UTF-8 size of a tool's result; longer ones are cut with
@@ -114,6 +118,7 @@ class ToolQAEnv(gym.Env):
         max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
         sql_memory_mb: int = 1024,
         preload: bool = False,
+        python_isolation: str | None = None,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None")
@@ -146,7 +151,9 @@ class ToolQAEnv(gym.Env):
             tool_timeout=tool_timeout,
             max_output_bytes=max_output_bytes,
             sql_memory_mb=sql_memory_mb,
+            python_isolation=python_isolation,
         )
+        self._log_python_sandbox()
         if preload:
             self._toolkit.prepare(sorted({q.domain for q in self._questions}))
         self._question: Question | None = None
@@ -156,6 +163,17 @@ class ToolQAEnv(gym.Env):
         self._last_obs = ""
 
     # ----------------------------------------------------------------------------- set-up
+
+    def _log_python_sandbox(self) -> None:
+        mode = self._toolkit.python_sandbox
+        if mode == "kernel":
+            log.info("ToolQA: PythonInterpreter runs confined by the kernel (namespaces, seccomp, rlimits)")
+        elif mode == "weak":
+            log.warning("ToolQA: PythonInterpreter runs with the weak, hook-based protection (opted in)")
+        else:
+            from seer_env.envs.toolqa.sandbox import kernel_isolation, refusal_message
+
+            log.warning("ToolQA: %s", refusal_message(kernel_isolation()[1]))
 
     def _load(self, questions, domains, question_ids) -> list[Question]:
         if questions is None:
@@ -238,6 +256,7 @@ class ToolQAEnv(gym.Env):
             "difficulty": q.difficulty,
             "intent_labels": list(DOMAINS),
             "query": q.question,
+            "python_sandbox": self._toolkit.python_sandbox,
         }
         if options.get("reveal_gold"):
             info["gold"] = {

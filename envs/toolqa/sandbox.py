@@ -1,19 +1,27 @@
-"""Run untrusted Python (PythonInterpreter) in a separate, limited process.
+"""Run untrusted Python (PythonInterpreter) in a separate, confined process.
 
-The child: cwd a fresh temporary folder, RLIMIT_AS memory cap, RLIMIT_FSIZE 0 (no file bytes written),
-RLIMIT_CPU as a backstop, and, when we run as root, the `nobody` user (so file permissions protect the
-corpus and RLIMIT_NPROC is enforced); RLIMIT_NPROC 0 stops fork bombs. An audit hook refuses opening
-files for writing, deleting/renaming files, os.system, fork, exec, subprocesses, signals and sockets.
-The whole process group of the child is killed at the wall-time limit. The child is never given a
-corpus path.
+Two protections, chosen by `isolation`:
+
+- "kernel" (the default; Linux on x86_64 with user namespaces and seccomp): each call runs in a
+  process confined by the kernel: its own user, mount, pid, network, IPC and UTS namespaces, a root
+  holding only read-only views of what Python needs, a small private tmpfs as scratch folder and cwd,
+  no capabilities, no_new_privs, a seccomp allow-list and rlimits. Ending the call ends every process
+  it started. Details in `sandbox_kernel.py` and docs/sandbox.md. Where the kernel does not offer
+  this, a "kernel" call is refused with a message naming the opt-in below.
+- "weak" (opt-in: `python_isolation="weak"` on the env, or SEER_ENV_PYTHON_ISOLATION=weak): the
+  former protection, a Python audit hook plus rlimits and, as root, the `nobody` user when it can
+  still read the interpreter. Code inside can undo a hook; use it only where the kernel offers nothing
+  better. The child: cwd a fresh temporary folder, RLIMIT_AS memory cap, RLIMIT_FSIZE 0, RLIMIT_CPU,
+  RLIMIT_NPROC 0; the hook refuses writes, deletes, os.system, fork, exec, subprocesses, signals and
+  sockets; the child's process group is killed at the wall-time limit.
 
 Speed: starting an interpreter costs ~40 ms, so a "zygote" does it once. A zygote is a fresh
-interpreter (`-I -B`, minimal environment, no limits, no hook, no corpus path) that talks to us over a
-private pipe; for each request it forks a child, which applies the limits and hook above (the same
-`_sandboxed` code the per-call fallback runs), executes the code in fresh globals and exits. Each call
-thus gets its own process: nothing a call changes (globals, builtins, sys.modules) reaches the next.
-Zygotes are pooled (one busy per concurrent call), restarted when dead and dropped after a fork of
-this process. Without `os.fork`, or if a zygote cannot be used, each call starts its own interpreter.
+interpreter (`-I -B`, minimal environment, no corpus path) that talks to us over a private pipe; a
+kernel zygote confines itself first, then for each request forks a child that confines itself
+further and runs the code in fresh globals, then exits. Each call thus gets its own process: nothing a
+call changes (globals, builtins, sys.modules, files) reaches the next. Zygotes are pooled (one busy per
+concurrent call), restarted when dead and dropped after a fork of this process. A weak call without
+`os.fork`, or without a usable zygote, starts its own interpreter.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import atexit
 import contextlib
 import json
 import os
+import platform
 import select
 import shutil
 import signal
@@ -32,6 +41,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 _MARK = "\x00SEER-RESULT\x00"
 
@@ -213,6 +223,18 @@ _CAN_DROP = os.name == "posix" and _world_readable(os.__file__) and _world_reada
 
 _TIMEOUT = PyResult(False, error="Execution timed out (possible infinite loop).", timed_out=True)
 
+ISOLATION_ENV = "SEER_ENV_PYTHON_ISOLATION"
+ISOLATION_MODES = ("kernel", "weak")
+REFUSAL = (
+    "PythonInterpreter is disabled: this system cannot confine untrusted code with the kernel ({reason}). "
+    "To run it with the weaker, hook-based protection, pass python_isolation='weak' to the environment "
+    "or set " + ISOLATION_ENV + "=weak."
+)
+
+
+def refusal_message(reason: str) -> str:
+    return REFUSAL.format(reason=reason)
+
 
 def run_python(
     code: str,
@@ -220,24 +242,51 @@ def run_python(
     timeout: float = 5.0,
     memory_mb: int = 1024,
     max_chars: int = 100_000,
+    isolation: str = "kernel",
+    scratch_mb: int = 16,
+    allow_fork: bool = False,
 ) -> PyResult:
-    """Execute `code` with `answer_var = 0` preset; return `str(answer_var)` or the exception text."""
+    """Execute `code` with `answer_var = 0` preset; return `str(answer_var)` or the exception text.
+
+    isolation: "kernel" (confined by the kernel; refused with a message where it is unavailable) or
+        "weak" (the hook-based protection; see the module docstring).
+    scratch_mb: size of the call's writable scratch folder (kernel isolation).
+    allow_fork: let the code start processes (kernel isolation; each gets memory_mb, so a call can
+        then use that much per process; they all end with the call). Threads are always allowed.
+    """
+    if isolation not in ISOLATION_MODES:
+        raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {isolation!r}")
+    code = code.encode("utf-8", "replace").decode("utf-8")  # lone surrogates would break JSON
     cfg = {
         "var": answer_var,
         "mem": int(memory_mb) << 20,
         "cpu": max(1, int(timeout) + 1),
         "max_chars": max_chars,
         "mark": _MARK,
-        "drop": _CAN_DROP,
         "timeout": float(timeout),
     }
-    code = code.encode("utf-8", "replace").decode("utf-8")  # lone surrogates would break JSON
-    reply = _run_in_zygote(cfg, code) if _USE_ZYGOTE else None
-    if reply is None:
-        reply = _run_subprocess(cfg, code, timeout)
+    if isolation == "kernel":
+        ok, reason = kernel_isolation()
+        if not ok:
+            return PyResult(False, error=refusal_message(reason))
+        cfg.update(scratch_kb=int(scratch_mb) << 10, fork=bool(allow_fork))
+        reply = _run_in_zygote("kernel", cfg, code)
+        if reply is None:
+            return PyResult(False, error="the confined Python process could not be started")
+    else:
+        cfg["drop"] = _CAN_DROP
+        reply = _run_in_zygote("weak", cfg, code) if _USE_ZYGOTE else None
+        if reply is None:
+            reply = _run_subprocess(cfg, code, timeout)
+    return _result(reply)
+
+
+def _result(reply: dict) -> PyResult:
     if reply.get("timed_out"):
         return PyResult(False, error=_TIMEOUT.error, timed_out=True)
     text, rc = reply["out"], reply["rc"]
+    if reply.get("overflow"):
+        return PyResult(False, error="the code wrote too much output to its standard streams and was stopped")
     pos = text.rfind(_MARK)
     if pos < 0:
         return PyResult(False, error=f"the Python process ended abnormally (exit code {rc})")
@@ -248,6 +297,64 @@ def run_python(
     if res.get("ok"):
         return PyResult(True, value=res.get("value", ""))
     return PyResult(False, error=res.get("error", "unknown error"))
+
+
+# ---------------------------------------------------------------- which protection is in force
+
+_probe_lock = threading.Lock()
+_probe: tuple[bool, str] | None = None
+
+
+def kernel_isolation() -> tuple[bool, str]:
+    """(available, why): whether kernel isolation works here; probed once per process by starting a
+    confined zygote and running one call in it (the zygote is then kept for later calls)."""
+    global _probe
+    with _probe_lock:
+        if _probe is None:
+            _probe = _probe_kernel()
+        return _probe
+
+
+def _probe_kernel() -> tuple[bool, str]:
+    from seer_env.envs.toolqa import sandbox_kernel
+
+    if not sys.platform.startswith("linux"):
+        return False, f"{sys.platform} has no Linux namespaces or seccomp"
+    if not sandbox_kernel.supported_machine():
+        return False, f"no seccomp syscall table for the {platform.machine()} architecture"
+    if not _USE_ZYGOTE:
+        return False, "os.fork is unavailable"
+    cfg = {"var": "ans", "mem": 256 << 20, "cpu": 5, "max_chars": 100, "mark": _MARK, "timeout": 10.0}
+    cfg.update(scratch_kb=1024, fork=False)
+    try:
+        z = _acquire("kernel")
+    except (OSError, _ZygoteError) as e:
+        return False, str(e)
+    try:
+        res = _result(z.call(cfg, "ans = 6 * 7"))
+    except _ZygoteError as e:
+        z.close()
+        return False, f"the confined test call failed ({e})"
+    if not (res.ok and res.value == "42"):
+        z.close()
+        return False, f"the confined test call failed ({res.error})"
+    _release(z)
+    return True, "user, mount, pid, network, IPC and UTS namespaces; seccomp; rlimits; no capabilities"
+
+
+def resolve_isolation(requested: str | None = None) -> str:
+    """The protection PythonInterpreter runs under: "kernel", "weak" or "refused".
+
+    requested: "kernel" (only kernel isolation), "weak" (kernel isolation where available, else the
+    hook-based protection) or None (the SEER_ENV_PYTHON_ISOLATION environment variable, else "kernel").
+    """
+    if requested is None:
+        requested = os.environ.get(ISOLATION_ENV, "").strip().lower() or "kernel"
+    if requested not in ISOLATION_MODES:
+        raise ValueError(f"python_isolation must be one of {ISOLATION_MODES}, not {requested!r}")
+    if kernel_isolation()[0]:
+        return "kernel"
+    return "weak" if requested == "weak" else "refused"
 
 
 # ---------------------------------------------------------------- per-call interpreter (fallback)
@@ -299,18 +406,42 @@ class _ZygoteError(Exception):
     pass
 
 
+_START_TIMEOUT = 30.0  # seconds a kernel zygote may take to confine itself and say it is ready
+_kernel_src: str | None = None
+
+
+def _kernel_source() -> str:
+    global _kernel_src
+    if _kernel_src is None:
+        _kernel_src = Path(__file__).with_name("sandbox_kernel.py").read_text(encoding="utf-8")
+    return _kernel_src
+
+
 class _Zygote:
-    def __init__(self) -> None:
+    """One zygote: `kind` "kernel" (confines itself, then says it is ready) or "weak"."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        src = _kernel_source() if kind == "kernel" else _ZYGOTE
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-B", "-c", _ZYGOTE],
+            [sys.executable, "-I", "-B", "-c", src],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            cwd=tempfile.gettempdir(),
+            cwd="/" if kind == "kernel" else tempfile.gettempdir(),
             env=_ENV,
             start_new_session=True,
             bufsize=0,
         )
+        if kind == "kernel":
+            try:
+                hello = self._frame(time.monotonic() + _START_TIMEOUT)
+            except _ZygoteError as e:
+                self.close()
+                raise _ZygoteError(f"the confined interpreter did not start ({e})") from None
+            if not hello.get("ready"):
+                self.close()
+                raise _ZygoteError(str(hello.get("error") or "the confined interpreter did not start"))
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -321,7 +452,9 @@ class _Zygote:
             self.proc.stdin.write(struct.pack(">I", len(data)) + data)
         except OSError as e:
             raise _ZygoteError(f"write: {e}") from e
-        deadline = time.monotonic() + cfg["timeout"] + _REPLY_GRACE
+        return self._frame(time.monotonic() + cfg["timeout"] + _REPLY_GRACE)
+
+    def _frame(self, deadline: float) -> dict:
         (n,) = struct.unpack(">I", self._read(4, deadline))
         try:
             return json.loads(self._read(n, deadline))
@@ -343,7 +476,7 @@ class _Zygote:
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            os.killpg(self.proc.pid, signal.SIGKILL)  # a kernel zygote's server too (same group)
         with contextlib.suppress(OSError):
             self.proc.stdin.close()
         with contextlib.suppress(OSError):
@@ -353,41 +486,44 @@ class _Zygote:
 
 
 _lock = threading.Lock()
-_idle: list[_Zygote] = []
+_idle: dict[str, list[_Zygote]] = {"kernel": [], "weak": []}
 _owner_pid = os.getpid()
 _inherited: list[_Zygote] = []  # zygotes of the process we were forked from: not ours to use or close
 
 
-def _acquire() -> _Zygote:
+def _acquire(kind: str) -> _Zygote:
     global _owner_pid
     with _lock:
         if _owner_pid != os.getpid():
-            _inherited.extend(_idle)
-            _idle.clear()
+            for zs in _idle.values():
+                _inherited.extend(zs)
+                zs.clear()
             _owner_pid = os.getpid()
-        while _idle:
-            z = _idle.pop()
+        idle = _idle[kind]
+        while idle:
+            z = idle.pop()
             if z.alive():
                 return z
             z.close()
-    return _Zygote()
+    return _Zygote(kind)
 
 
 def _release(z: _Zygote) -> None:
     with _lock:
-        if _owner_pid == os.getpid() and len(_idle) < _MAX_IDLE and z.alive():
-            _idle.append(z)
+        idle = _idle[z.kind]
+        if _owner_pid == os.getpid() and len(idle) < _MAX_IDLE and z.alive():
+            idle.append(z)
             return
     if _owner_pid == os.getpid():
         z.close()
 
 
-def _run_in_zygote(cfg: dict, code: str) -> dict | None:
-    """The reply from a zygote; None if none could serve (the caller then starts its own interpreter)."""
+def _run_in_zygote(kind: str, cfg: dict, code: str) -> dict | None:
+    """The reply from a zygote; None if none could serve."""
     for _ in range(3):  # a zygote that ends mid-call (killed, crashed) is replaced
         try:
-            z = _acquire()
-        except OSError:
+            z = _acquire(kind)
+        except (OSError, _ZygoteError):
             return None
         try:
             reply = z.call(cfg, code)
@@ -401,17 +537,21 @@ def _run_in_zygote(cfg: dict, code: str) -> dict | None:
     return None
 
 
-def zygote_pids() -> list[int]:
+def zygote_pids(kind: str | None = None) -> list[int]:
     """Process ids of the idle zygotes of this process (for tests and diagnostics)."""
     with _lock:
-        return [z.proc.pid for z in _idle if z.alive()] if _owner_pid == os.getpid() else []
+        if _owner_pid != os.getpid():
+            return []
+        kinds = [kind] if kind else list(_idle)
+        return [z.proc.pid for k in kinds for z in _idle[k] if z.alive()]
 
 
 @atexit.register
 def shutdown() -> None:
     """Close this process's idle zygotes (the next call starts a fresh one)."""
     with _lock:
-        zs = list(_idle) if _owner_pid == os.getpid() else []
-        _idle.clear()
+        zs = [z for k in _idle for z in _idle[k]] if _owner_pid == os.getpid() else []
+        for k in _idle:
+            _idle[k].clear()
     for z in zs:
         z.close()

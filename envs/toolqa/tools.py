@@ -344,7 +344,7 @@ class ToolResult:
 
     observation: str
     ok: bool = True
-    error: str | None = None  # "tool_error", "timeout", "bad_arguments"
+    error: str | None = None  # "tool_error", "timeout", "bad_arguments", "refused"
 
 
 def _err(text: str, kind: str = "tool_error") -> ToolResult:
@@ -455,6 +455,9 @@ class ToolQAToolkit:
         and SQLInterpreter (`sql_timeout`).
     max_output_bytes: cap on a result's UTF-8 size; a longer result is cut with CUT_SUFFIX.
     sql_max_rows: cap on the rows SQLInterpreter shows; sql_memory_mb: its worker's memory cap.
+    python_isolation: "kernel", "weak" or None (see `sandbox.resolve_isolation`); the protection in
+        force is `python_sandbox`: "kernel", "weak" or "refused" (PythonInterpreter then answers
+        with a message naming the opt-in).
     """
 
     def __init__(
@@ -470,7 +473,10 @@ class ToolQAToolkit:
         tool_timeout: float = DEFAULT_TOOL_TIMEOUT,
         max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
         sql_memory_mb: int = 1024,
+        python_isolation: str | None = None,
     ):
+        from seer_env.envs.toolqa.sandbox import resolve_isolation
+
         for label, v in (("tool_timeout", tool_timeout), ("sql_timeout", sql_timeout)):
             if not (v > 0 and math.isfinite(v)):
                 raise ValueError(f"{label} must be a positive number of seconds, not {v!r}")
@@ -482,6 +488,7 @@ class ToolQAToolkit:
         self.answer_var = answer_var
         self.python_timeout = python_timeout
         self.python_memory_mb = python_memory_mb
+        self.python_sandbox = resolve_isolation(python_isolation)
         self.sql_timeout = float(sql_timeout)
         self.sql_max_rows = sql_max_rows
         self.tool_timeout = float(tool_timeout)
@@ -835,9 +842,17 @@ class ToolQAToolkit:
             return _err(MSG_CALC_ERR)
 
     def tool_PythonInterpreter(self, argument: str) -> ToolResult:
-        from seer_env.envs.toolqa.sandbox import run_python
+        from seer_env.envs.toolqa.sandbox import kernel_isolation, refusal_message, run_python
 
-        res = run_python(argument, self.answer_var, self.python_timeout, self.python_memory_mb)
+        if self.python_sandbox == "refused":
+            return _err(refusal_message(kernel_isolation()[1]), "refused")
+        res = run_python(
+            argument,
+            self.answer_var,
+            self.python_timeout,
+            self.python_memory_mb,
+            isolation=self.python_sandbox,
+        )
         if res.ok:
             return ToolResult(res.value)
         # an error can quote the code (a NameError names the identifier): quote a prefix at most

@@ -66,7 +66,7 @@ def _bad_actions(root) -> list[tuple[str, object, str | None]]:
         ("python 10 GB allocation", "PythonInterpreter[x = bytearray(10 * 2**30)]", "tool_error"),
         (
             "python os.system",
-            "PythonInterpreter[import os; os.system('echo hi > /tmp/seer-owned')]",
+            "PythonInterpreter[import os; assert os.system('echo hi > /tmp/seer-owned') == 0]",
             "tool_error",
         ),
         ("python write corpus file", f"PythonInterpreter[open({q(str(csv))}, 'w').write('x')]", "tool_error"),
@@ -91,7 +91,11 @@ def _bad_actions(root) -> list[tuple[str, object, str | None]]:
             "PythonInterpreter[import subprocess; subprocess.run(['rm', '-rf', '/'])]",
             "tool_error",
         ),
-        ("python ctypes fork", "PythonInterpreter[import ctypes; ctypes.CDLL(None).fork()]", "tool_error"),
+        (
+            "python ctypes fork",
+            "PythonInterpreter[import ctypes; assert ctypes.CDLL(None).fork() >= 0]",
+            "tool_error",
+        ),
         ("python syntax error", "PythonInterpreter[ans = = 1]", "tool_error"),
         ("calculate code injection", "Calculate[__import__('os').system('ls')]", "tool_error"),
         ("calculate huge power", "Calculate[9**9**9**9]", "tool_error"),

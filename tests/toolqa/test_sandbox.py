@@ -1,5 +1,7 @@
 """The PythonInterpreter sandbox: warm zygotes give each call its own process, concurrent calls get
-their own answers, a dead zygote is replaced, and nothing one call changes reaches the next."""
+their own answers, a dead zygote is replaced, and nothing one call changes reaches the next. Both
+protections ("kernel", the default, and the opt-in "weak") share the zygote machinery; the hostile
+actions against the kernel path are in tests/security."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from seer_env.envs.toolqa import sandbox
 from seer_env.envs.toolqa.sandbox import run_python
 
 pytestmark = pytest.mark.skipif(not sandbox._USE_ZYGOTE, reason="zygotes need os.fork")
+
+both = pytest.mark.parametrize("kind", ["kernel", "weak"])
 
 
 def test_concurrent_calls_from_threads_get_their_own_answers():
@@ -45,32 +49,35 @@ def _wait_gone(pid: int) -> None:
         time.sleep(0.01)
 
 
-def test_killed_zygote_is_replaced():
-    assert run_python("ans = 1").value == "1"
-    pids = sandbox.zygote_pids()
+@both
+def test_killed_zygote_is_replaced(kind):
+    assert run_python("ans = 1", isolation=kind).value == "1"
+    pids = sandbox.zygote_pids(kind)
     assert pids, "a zygote should be kept warm after a call"
     for pid in pids:
         os.kill(pid, signal.SIGKILL)
     for pid in pids:
         _wait_gone(pid)
-    res = run_python("ans = 40 + 2")
+    res = run_python("ans = 40 + 2", isolation=kind)
     assert res.ok and res.value == "42"
-    new = sandbox.zygote_pids()
+    new = sandbox.zygote_pids(kind)
     assert new and not set(new) & set(pids)
 
 
-def test_zygote_ending_mid_call_is_replaced(monkeypatch):
+@both
+def test_zygote_ending_mid_call_is_replaced(monkeypatch, kind):
     """The zygote found alive but gone before it replies: the call is retried on a fresh one."""
-    run_python("ans = 0")
-    z = sandbox._acquire()
-    os.kill(z.proc.pid, signal.SIGKILL)
+    run_python("ans = 0", isolation=kind)
+    z = sandbox._acquire(kind)
+    os.killpg(z.proc.pid, signal.SIGKILL)
     _wait_gone(z.proc.pid)
     monkeypatch.setattr(z, "alive", lambda: True)  # as if it died after the check
     sandbox._release(z)
-    assert run_python("ans = 'still works'").value == "still works"
+    assert run_python("ans = 'still works'", isolation=kind).value == "still works"
 
 
-def test_state_does_not_leak_between_calls():
+@both
+def test_state_does_not_leak_between_calls(kind):
     tamper = (
         "import builtins, sys, json, os\n"
         "LEAK = 'global'\n"
@@ -81,51 +88,74 @@ def test_state_does_not_leak_between_calls():
         "sys.path.insert(0, '/nowhere')\n"
         "ans = len('abc')"
     )
-    assert run_python(tamper).value == "-1"
-    run_python("import json, builtins\njson.dumps = lambda *a, **k: 'forged'\nbuiltins.str = None")
+    assert run_python(tamper, isolation=kind).value == "-1"
+    run_python(
+        "import json, builtins\njson.dumps = lambda *a, **k: 'forged'\nbuiltins.str = None", isolation=kind
+    )
     check = (
         "import builtins, sys, os\n"
         "ans = (len('abc'), hasattr(builtins, 'LEAKED'), 'LEAK' in globals(), sys.modules.get('json') is not None,"
         " 'SEER_LEAK' in os.environ, '/nowhere' in sys.path)"
     )
-    res = run_python(check)
+    res = run_python(check, isolation=kind)
     assert res.ok, res.error
     assert res.value == "(3, False, False, True, False, False)"
 
 
-def test_each_call_gets_a_fresh_process_and_workdir():
+def test_each_weak_call_gets_a_fresh_process_and_workdir():
     code = "import os\nans = (os.getpid(), os.getcwd())"
-    a, b = run_python(code).value, run_python(code).value
+    a, b = run_python(code, isolation="weak").value, run_python(code, isolation="weak").value
     assert a != b
-    assert sandbox.zygote_pids() and all(str(p) not in a for p in sandbox.zygote_pids())
+    assert sandbox.zygote_pids("weak") and all(str(p) not in a for p in sandbox.zygote_pids("weak"))
 
 
-def test_code_cannot_reach_the_zygote_pipe():
+def test_each_kernel_call_gets_a_fresh_scratch_folder():
+    """Each call is pid 1 of its own pid namespace, in a scratch tmpfs that starts empty."""
+    code = "import os\nopen('left-over', 'w').write('x')\nans = (os.getpid(), os.getcwd(), sorted(os.listdir('.')))"
+    a, b = run_python(code).value, run_python(code).value
+    assert a == b == "(1, '/tmp', ['left-over'])"
+
+
+@both
+def test_code_cannot_reach_the_zygote_pipe(kind):
     """Descriptor 0/1 of the child are not the zygote's pipe to us: writing junk there breaks nothing."""
-    res = run_python("import os\nos.write(1, b'\\x00\\x00\\x00\\x05junk!' * 100)\nans = 7")
+    res = run_python("import os\nos.write(1, b'\\x00\\x00\\x00\\x05junk!' * 100)\nans = 7", isolation=kind)
     assert res.ok and res.value == "7"
-    assert run_python("ans = 8").value == "8"
+    assert run_python("ans = 8", isolation=kind).value == "8"
 
 
-def test_limits_hold_in_forked_children():
-    assert run_python("x = bytearray(4 * 2**30)", memory_mb=256).ok is False
-    res = run_python("import os\nwhile True: os.fork()")
+def test_weak_limits_hold_in_forked_children():
+    assert run_python("x = bytearray(4 * 2**30)", memory_mb=256, isolation="weak").ok is False
+    res = run_python("import os\nwhile True: os.fork()", isolation="weak")
     assert not res.ok and "not allowed" in res.error
-    res = run_python("open('f.txt', 'w').write('x')")
+    res = run_python("open('f.txt', 'w').write('x')", isolation="weak")
     assert not res.ok and "writing files" in res.error
-    res = run_python("import socket")
+    res = run_python("import socket", isolation="weak")
     assert not res.ok
 
 
-def test_parent_fork_gets_its_own_zygotes():
+def test_kernel_limits_hold_in_forked_children():
+    assert run_python("x = bytearray(4 * 2**30)", memory_mb=256).ok is False
+    res = run_python("import os\nwhile True: os.fork()")
+    assert not res.ok and "Operation not permitted" in res.error
+    assert run_python("open('f.txt', 'w').write('x')\nans = open('f.txt').read()").value == "x"
+    res = run_python("import socket\nsocket.socket()")
+    assert not res.ok and "Operation not permitted" in res.error
+
+
+@both
+def test_parent_fork_gets_its_own_zygotes(kind):
     """After os.fork (e.g. vector-env workers), the child process does not share the parent's zygotes."""
-    run_python("ans = 1")
+    run_python("ans = 1", isolation=kind)
     parent = set(sandbox.zygote_pids())
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the forked test process
         try:
-            ok = run_python("ans = 6 * 7").value == "42" and not set(sandbox.zygote_pids()) & parent
+            ok = (
+                run_python("ans = 6 * 7", isolation=kind).value == "42"
+                and not set(sandbox.zygote_pids()) & parent
+            )
             os.write(w, b"1" if ok else b"0")
         finally:
             os._exit(0)
@@ -137,9 +167,9 @@ def test_parent_fork_gets_its_own_zygotes():
     assert set(sandbox.zygote_pids()) == parent
 
 
-def test_fallback_subprocess_path_gives_the_same_results(monkeypatch):
+def test_weak_per_call_interpreter_gives_the_same_results(monkeypatch):
     monkeypatch.setattr(sandbox, "_USE_ZYGOTE", False)
-    assert run_python("ans = 1 + 1").value == "2"
-    res = run_python("import os; os.system('true')")
+    assert run_python("ans = 1 + 1", isolation="weak").value == "2"
+    res = run_python("import os; os.system('true')", isolation="weak")
     assert not res.ok and "os.system is not allowed here" in res.error
-    assert run_python("while True: pass", timeout=1.0).timed_out
+    assert run_python("while True: pass", timeout=1.0, isolation="weak").timed_out
