@@ -160,7 +160,12 @@ def _serve(req):
             if left <= 0:
                 timed_out = True
                 break
-            if not select.select([r], [], [], left)[0]:
+            ready = select.select([r, 0], [], [], left)[0]
+            if 0 in ready:  # the host sends nothing during a call: it has gone
+                os.killpg(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise EOFError
+            if not ready:
                 continue
             b = os.read(r, 65536)
             if not b:

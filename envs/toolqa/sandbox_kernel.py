@@ -635,7 +635,12 @@ def _serve(req: dict, self_pidfd: int, programs: dict) -> dict:
             if left <= 0:
                 timed_out = True
                 break
-            if not select.select([r], [], [], left)[0]:
+            ready = select.select([r, 0], [], [], left)[0]
+            if 0 in ready:  # the host sends nothing during a call: it has gone (or broke the protocol)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                os._exit(0)
+            if not ready:
                 continue
             b = os.read(r, 65536)
             if not b:
