@@ -8,10 +8,11 @@ A zygote confines itself before any untrusted code exists, then serves requests:
 
 1. Root of its own: a private mount namespace (as root) or a user + mount namespace (as another
    user); a small tmpfs becomes the new root; read-only bind mounts inside it give only what Python
-   needs: the interpreter's prefix (stdlib, lib-dynload, libpython), the running environment's
-   site-packages, the folders of the shared libraries the interpreter has loaded, /etc/ld.so.cache,
-   the time zone files and /dev/null, /dev/zero, /dev/urandom. pivot_root into it, the host's tree
-   detached. No /proc, no home folder, no project tree, no data or cache folder.
+   needs: the interpreter's standard library (with lib-dynload), the running environment's
+   site-packages, the folders of the shared libraries the interpreter has loaded (libc, libpython),
+   /etc/ld.so.cache, the time zone files and /dev/null, /dev/zero, /dev/urandom, /dev/random.
+   pivot_root into it, the host's tree detached. No /proc, no /sys, no home folder, no project
+   tree, no data or cache folder.
 2. Unprivileged: as root, it becomes `nobody` first. Then a new user namespace (uid 0 inside mapped to
    that unprivileged id, nothing else mapped) with new mount, network (loopback only, down), IPC,
    UTS and cgroup namespaces and a pid namespace. The mounts copied into a less privileged user
@@ -397,17 +398,23 @@ def _mount_flags(path: str) -> int:
 
 
 def _bind_sources() -> list[str]:
-    """What Python needs, as the running interpreter names it."""
+    """What Python needs, as the running interpreter names it: the standard library (with
+    lib-dynload), the environment's site-packages, the folders of the shared libraries loaded now."""
     import site
     import sysconfig
 
-    paths = [sys.base_prefix, sys.base_exec_prefix]
-    # the running environment's packages (a virtual environment's site-packages, not its project)
-    with contextlib.suppress(Exception):
-        paths += site.getsitepackages()
+    paths = []
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         with contextlib.suppress(Exception):
             paths.append(sysconfig.get_paths()[key])
+    with contextlib.suppress(Exception):
+        paths += site.getsitepackages()
+    # sys.path folders inside the interpreter's or environment's prefix (lib-dynload); not a
+    # folder a .pth file adds elsewhere (an editable install's project tree)
+    prefixes = tuple(
+        os.path.join(os.path.realpath(p), "") for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}
+    )
+    paths += [p for p in sys.path if p and os.path.join(os.path.realpath(p), "").startswith(prefixes)]
     # folders of the shared libraries loaded now (libc, libm, libpython...): extension modules
     # imported later link against their neighbours
     with contextlib.suppress(OSError), open("/proc/self/maps") as f:
