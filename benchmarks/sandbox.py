@@ -70,7 +70,9 @@ def latency(calls: int, block: int = 20) -> None:
         t = times[m]
         print(f"  {m:<7} p50 {pct(t, 50):6.2f}  p90 {pct(t, 90):6.2f}  p99 {pct(t, 99):6.2f}")
     if ok:
-        print(f"  p50 kernel / weak: {pct(times['kernel'], 50) / pct(times['weak'], 50):.2f} (target p50 < 10 ms)")
+        print(
+            f"  p50 kernel / weak: {pct(times['kernel'], 50) / pct(times['weak'], 50):.2f} (target p50 < 10 ms)"
+        )
 
 
 def oracle(scale: str, passes: int, embedder: str, cache_dir: str | None) -> None:
@@ -87,7 +89,9 @@ def oracle(scale: str, passes: int, embedder: str, cache_dir: str | None) -> Non
         embedder=hash_embedder if embedder == "hash" else None,
         python_isolation="weak",
     )
-    print(f"ToolQA-Synth hard ({scale}): {len(env.task_ids)} questions, ready in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"ToolQA-Synth hard ({scale}): {len(env.task_ids)} questions, ready in {time.perf_counter() - t0:.1f} s"
+    )
     toolkit = env._toolkit  # the protection is fixed at construction; the benchmark switches it
     policy = OraclePolicy()
     by_tool: dict[str, Counter] = {}
