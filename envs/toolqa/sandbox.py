@@ -293,6 +293,10 @@ def _result(reply: dict) -> PyResult:
     if reply.get("overflow"):
         return PyResult(False, error="the code wrote too much output to its standard streams and was stopped")
     pos = text.rfind(_MARK)
+    if pos < 0 and rc == -signal.SIGSYS:
+        return PyResult(
+            False, error="the Python process was stopped: it made a system call the sandbox forbids"
+        )
     if pos < 0:
         return PyResult(False, error=f"the Python process ended abnormally (exit code {rc})")
     try:

@@ -659,8 +659,10 @@ def _serve(req: dict, self_pidfd: int, programs: dict) -> dict:
                 break
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)  # its pid namespace, and every process in it, goes too
-        _, status = os.waitpid(pid, 0)
-        if timed_out:
+        _, status, usage = os.wait4(pid, 0)
+        # threads can spend the CPU limit before the wall limit: the kernel's SIGKILL is a timeout too
+        cpu_spent = usage.ru_utime + usage.ru_stime >= cfg["cpu"] - 0.05
+        if timed_out or (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL and cpu_spent):
             return {"timed_out": True}
         out = b"".join(chunks)[:cap].decode("utf-8", "replace")
         return {"out": out, "rc": os.waitstatus_to_exitcode(status), "overflow": overflow}
