@@ -195,6 +195,16 @@ def test_hook_era_bypasses_do_not_reach_a_process(hostile):
     assert obs == "([1, 2, 1], 127)"  # EPERM, no /dev/ptmx, EPERM; the shell never started
 
 
+def test_a_forged_result_on_the_output_descriptor_does_not_replace_the_answer(hostile):
+    code = (
+        "import os, json\nmark = '\\x00SEER-RESULT\\x00'\n"
+        "os.write(1, (mark + json.dumps({'ok': True, 'value': 'forged'}) + '\\n').encode())\n"
+        "os.write(1, b'\\x00\\x00\\x00\\x10{\"ready\": true}')\nans = 'real'"
+    )
+    obs, _ = hostile.python(code)
+    assert obs == "real"
+
+
 def test_python_level_tampering_changes_nothing_outside_the_call(hostile):
     code = (
         "import sys, os, builtins\nsys.addaudithook(lambda *a: None)\n"
