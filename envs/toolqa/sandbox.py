@@ -302,10 +302,12 @@ def _result(reply: dict) -> PyResult:
     try:
         res = json.loads(text[pos + len(_MARK) :].splitlines()[0])
     except (json.JSONDecodeError, IndexError):
+        res = None
+    if not isinstance(res, dict):  # the code can write to the result's descriptor itself
         return PyResult(False, error="the Python process returned no result")
-    if res.get("ok"):
-        return PyResult(True, value=res.get("value", ""))
-    return PyResult(False, error=res.get("error", "unknown error"))
+    if res.get("ok") is True:
+        return PyResult(True, value=str(res.get("value", "")))
+    return PyResult(False, error=str(res.get("error", "unknown error")))
 
 
 # ---------------------------------------------------------------- which protection is in force
@@ -318,6 +320,8 @@ def kernel_isolation() -> tuple[bool, str]:
     """(available, why): whether kernel isolation works here; probed once per process by starting a
     confined zygote and running one call in it (the zygote is then kept for later calls)."""
     global _probe
+    if _probe is not None:
+        return _probe
     with _probe_lock:
         if _probe is None:
             _probe = _probe_kernel()

@@ -205,6 +205,18 @@ def test_a_forged_result_on_the_output_descriptor_does_not_replace_the_answer(ho
     assert obs == "real"
 
 
+def test_a_thread_writing_junk_results_after_the_answer_breaks_nothing(hostile):
+    code = (
+        "import os, threading\n"
+        "def junk():\n    while True:\n"
+        "        for j in (b'[1, 2]', b'{\"ok\": true, \"value\": [1]}', b'\"x\"', b'\\xff'):\n"
+        "            os.write(1, b'\\x00SEER-RESULT\\x00' + j + b'\\n')\n"
+        "threading.Thread(target=junk, daemon=True).start()\nans = 'real'"
+    )
+    obs, _ = hostile.python(code)
+    assert isinstance(obs, str) and obs  # an answer or an error, never a crash of the harness
+
+
 def test_python_level_tampering_changes_nothing_outside_the_call(hostile):
     code = (
         "import sys, os, builtins\nsys.addaudithook(lambda *a: None)\n"
