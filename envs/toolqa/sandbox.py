@@ -344,7 +344,8 @@ def _probe_kernel() -> tuple[bool, str]:
     except (OSError, _ZygoteError) as e:
         return False, str(e)
     try:
-        res = _result(z.call(cfg, "ans = 6 * 7"))
+        # csv (with its extension module) is not preloaded: the unprivileged id must read the stdlib
+        res = _result(z.call(cfg, "import csv\nans = 6 * 7"))
     except _ZygoteError as e:
         z.close()
         return False, f"the confined test call failed ({e})"

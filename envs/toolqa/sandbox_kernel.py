@@ -333,6 +333,14 @@ def _check(ret: int, what: str) -> int:
     return ret
 
 
+def _step(what: str, fn, *args):
+    """fn(*args), its OSError naming the set-up step that failed."""
+    try:
+        return fn(*args)
+    except OSError as e:
+        raise OSError(e.errno, f"{what}: {e.strerror or e}") from None
+
+
 def _prctl(option: int, arg2: int = 0) -> int:
     return _libc().prctl(option, arg2, None, 0, 0)
 
@@ -491,11 +499,11 @@ def confine_zygote() -> None:
         unshare(CLONE_NEWNS)
     else:
         unshare(CLONE_NEWUSER | CLONE_NEWNS)
-        _write_id_maps(proc, uid, gid, inner=uid)
+        _step("map ids", _write_id_maps, proc, uid, gid, uid)
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     new_root = next(d for d in ("/tmp", "/mnt", "/var/tmp", "/dev") if os.path.isdir(d))
     mount("sandbox-root", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=0755")
-    build_root(new_root, sources)
+    _step("build the root", build_root, new_root, sources)
     os.makedirs(new_root + SCRATCH, mode=0o755, exist_ok=True)
     os.chdir(new_root)
     _pivot_root(".", ".")
@@ -504,9 +512,9 @@ def confine_zygote() -> None:
     mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     # 2. unprivileged: root becomes nobody before the user namespace that maps only that id
     if uid == 0:
-        os.setgroups([])
-        os.setresgid(NOBODY, NOBODY, NOBODY)
-        os.setresuid(NOBODY, NOBODY, NOBODY)
+        _step(f"become uid {NOBODY}", os.setgroups, [])
+        _step(f"become uid {NOBODY}", os.setresgid, NOBODY, NOBODY, NOBODY)
+        _step(f"become uid {NOBODY}", os.setresuid, NOBODY, NOBODY, NOBODY)
         outer_uid = outer_gid = NOBODY
     else:
         outer_uid, outer_gid = uid, gid
@@ -520,7 +528,7 @@ def confine_zygote() -> None:
         | CLONE_NEWCGROUP
         | CLONE_NEWPID
     )
-    _write_id_maps(proc, outer_uid, outer_gid)
+    _step("map ids", _write_id_maps, proc, outer_uid, outer_gid)
     _prctl(PR_SET_DUMPABLE, 0)
     os.close(proc)
     _check(_libc().sethostname(HOSTNAME, len(HOSTNAME)), "sethostname")
