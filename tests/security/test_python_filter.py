@@ -140,9 +140,10 @@ def test_a_killed_host_leaves_no_sandbox_process(sigkill_on_hang):
     sigkill_on_hang.append(host)
     pids = [int(x) for x in host.stdout.readline().split()]
     assert len(pids) >= 2
-    time.sleep(0.5)  # the long call is running
-    tree = descendants(pids[0])
-    assert len(tree) >= 3  # the zygote, its server and the call
+    deadline = time.monotonic() + 20
+    while len(tree := descendants(pids[0])) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(tree) >= 3  # the zygote, its server and the running call
     os.kill(host.pid, signal.SIGKILL)
     host.wait()
     deadline = time.monotonic() + 10
