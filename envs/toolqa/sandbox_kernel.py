@@ -488,9 +488,10 @@ def _write_id_maps(proc: int, outer_uid: int, outer_gid: int, inner: int = 0) ->
             os.close(fd)
 
 
-def confine_zygote() -> None:
+def confine_zygote() -> int:
     """Steps 1-3 of the module docstring. Returns in the serving process (pid 1 of a new pid
-    namespace); the calling process stays behind as its waiting parent and never returns."""
+    namespace) a descriptor of that pid namespace; the calling process stays behind as its waiting
+    parent and never returns."""
     uid, gid = os.geteuid(), os.getegid()
     sources = _bind_sources()
     proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
@@ -529,14 +530,17 @@ def confine_zygote() -> None:
         | CLONE_NEWPID
     )
     _step("map ids", _write_id_maps, proc, outer_uid, outer_gid)
-    _prctl(PR_SET_DUMPABLE, 0)
-    os.close(proc)
     _check(_libc().sethostname(HOSTNAME, len(HOSTNAME)), "sethostname")
     # 3. the server is pid 1 of the new pid namespace: when it ends, so does everything under it
     pid = os.fork()
     if pid == 0:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # and it ends with its waiting parent
-        return
+        pid_ns = os.open("self/ns/pid", os.O_RDONLY, dir_fd=proc)  # the host's /proc: our host pid
+        _prctl(PR_SET_DUMPABLE, 0)
+        os.close(proc)
+        return pid_ns
+    os.close(proc)
+    _prctl(PR_SET_DUMPABLE, 0)
     null = os.open("/dev/null", os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)  # the host then sees the pipe close when the server ends
@@ -582,7 +586,7 @@ def _call_child(cfg: dict, code: str, w: int, programs: dict) -> None:
         os.dup2(null, 0)
         os.dup2(w, 1)
         os.dup2(null, 2)
-        os.closerange(3, 1 << 20)  # the zygote's pipes to the host and its pidfd
+        os.closerange(3, 1 << 20)  # the zygote's pipes to the host, its pid namespace
         sys.stdin = sys.stdout = sys.stderr = None
         sys.argv = [""]
         _limit(resource.RLIMIT_CORE, 0)
@@ -622,7 +626,7 @@ def _send(obj: dict) -> None:
         data = data[os.write(1, data) :]
 
 
-def _serve(req: dict, self_pidfd: int, programs: dict) -> dict:
+def _serve(req: dict, own_pid_ns: int, programs: dict) -> dict:
     cfg, code = req["cfg"], req["code"]
     cap = cfg["max_chars"] * 4 + (1 << 20)
     r, w = os.pipe()
@@ -631,7 +635,7 @@ def _serve(req: dict, self_pidfd: int, programs: dict) -> dict:
         try:
             pid = os.fork()
         except BaseException:
-            _check(_libc().setns(self_pidfd, CLONE_NEWPID), "setns")
+            _check(_libc().setns(own_pid_ns, CLONE_NEWPID), "setns")
             raise
         if pid == 0:
             try:
@@ -640,7 +644,7 @@ def _serve(req: dict, self_pidfd: int, programs: dict) -> dict:
             finally:
                 os._exit(70)
         # back to our own pid namespace for the next call's unshare
-        _check(_libc().setns(self_pidfd, CLONE_NEWPID), "setns")
+        _check(_libc().setns(own_pid_ns, CLONE_NEWPID), "setns")
         os.close(w)
         w = -1
         chunks, size, timed_out, overflow = [], 0, False, False
@@ -685,8 +689,7 @@ def main() -> None:
         if not supported_machine():
             raise OSError(f"no seccomp syscall table for {platform.machine()}")
         programs = {False: seccomp_program(False), True: seccomp_program(True)}
-        confine_zygote()
-        self_pidfd = os.pidfd_open(os.getpid())
+        own_pid_ns = confine_zygote()
     except BaseException as e:
         with contextlib.suppress(OSError):
             _send({"error": str(e) or type(e).__name__})
@@ -706,7 +709,7 @@ def main() -> None:
             req = json.loads(_read_exact(n))
         except EOFError:
             break
-        _send(_serve(req, self_pidfd, programs))
+        _send(_serve(req, own_pid_ns, programs))
     os._exit(0)
 
 
