@@ -17,19 +17,21 @@ A zygote confines itself before any untrusted code exists, then serves requests:
    that unprivileged id, nothing else mapped) with new mount, network (loopback only, down), IPC,
    UTS and cgroup namespaces and a pid namespace. The mounts copied into a less privileged user
    namespace are locked by the kernel: they cannot be remounted writable or unmounted from inside.
-3. It forks the serving process, pid 1 of that pid namespace; its parent only waits for it.
+3. It forks the serving process, pid 1 of that pid namespace; its parent only waits for it. The
+   server empties its capability bounding and ambient sets and locks its securebits (what only an
+   exec could use), for itself and every call it forks.
 
 Per request the server forks a call process in a fresh pid namespace (the call is its pid 1: when it
 ends, the kernel kills every process it started) with a fresh mount namespace and a size- and
 inode-capped tmpfs as its writable scratch folder and cwd (/tmp). Before running the code the call
 process takes its own session, caps its resources (address space, CPU, file size, open files, tasks,
-core dumps, locked memory, message queues), drops every capability (bounding set, ambient, effective,
-permitted, inheritable; securebits locked), sets no_new_privs and installs a seccomp filter: an
-allow-list on the syscall number with the architecture checked first (a foreign architecture or the
-x32 ABI kills the process); anything not listed fails with EPERM (ENOSYS for syscalls newer than this
-table, so a newer libc falls back). The filter lets threads start but not processes (unless the host
-asks for it), no exec, no sockets except an AF_UNIX pair, no namespace, mount, ptrace, bpf, keyring,
-module, io_uring, userfaultfd, pidfd or process_vm call.
+core dumps, locked memory, message queues), drops its remaining capabilities (effective, permitted,
+inheritable), sets no_new_privs and installs a seccomp filter: an allow-list on the syscall number
+with the architecture checked first (a foreign architecture or the x32 ABI kills the process), as a
+binary search; anything not listed fails with EPERM (ENOSYS for syscalls newer than this table, so a
+newer libc falls back). The filter lets threads start but not processes (unless the host asks for
+it), no exec, no sockets except an AF_UNIX pair, no namespace, mount, ptrace, bpf, keyring, module,
+io_uring, userfaultfd, pidfd or process_vm call.
 
 Everything here runs before the untrusted code; nothing in it relies on the code leaving Python
 objects alone (the code may run arbitrary native instructions through ctypes: the limits are the
@@ -212,7 +214,7 @@ def supported_machine() -> bool:
 
 # -------------------------------------------------------------------------------------- seccomp
 
-_LD_W_ABS, _JEQ, _JGT, _JGE, _JSET, _RET = 0x20, 0x15, 0x25, 0x35, 0x45, 0x06
+_LD_W_ABS, _JA, _JEQ, _JGT, _JGE, _JSET, _RET = 0x20, 0x05, 0x15, 0x25, 0x35, 0x45, 0x06
 _OFF_NR, _OFF_ARCH, _OFF_ARG0 = 0, 4, 16  # struct seccomp_data; args are 64-bit, low half first
 
 
@@ -228,22 +230,49 @@ def _errno(e: int) -> int:
     return SECCOMP_RET_ERRNO | e
 
 
-def _rule(nr: int, body: list[bytes]) -> list[bytes]:
-    """`if nr == N: body` where body ends in returns; nothing else jumps into it."""
-    if len(body) > 255:
-        raise ValueError("seccomp rule body too long for a classic BPF jump")
-    return [_ins(_JEQ, nr, 0, len(body)), *body]
-
-
-def _arg_rule(nr: int, offset: int, ok_values: tuple[int, ...], otherwise: int) -> list[bytes]:
+def _arg_body(offset: int, ok_values: tuple[int, ...], otherwise: int) -> list[bytes]:
     """Allow when the low 32 bits of the argument at `offset` are one of `ok_values` (the kernel
     reads these arguments as 32-bit ints)."""
     body = [_ins(_LD_W_ABS, offset)]
     n = len(ok_values)
     for i, v in enumerate(ok_values):
         body.append(_ins(_JEQ, v, n - i, 0))  # past the other compares and `otherwise`, to allow
-    body += [_ret(otherwise), _ret(SECCOMP_RET_ALLOW)]
-    return _rule(nr, body)
+    return body + [_ret(otherwise), _ret(SECCOMP_RET_ALLOW)]
+
+
+def _rules(allow_fork: bool) -> dict[int, list[bytes]]:
+    """syscall number -> the instructions deciding it (each path ends in a return)."""
+    fork_action = SECCOMP_RET_ALLOW if allow_fork else _errno(EPERM)
+    rules = {NR[name]: [_ret(SECCOMP_RET_ALLOW)] for name in ALLOWED}
+    rules.update({NR[name]: [_ret(_errno(err))] for name, err in ERRNO_RULES.items()})
+    # clone: threads always; a new process only when allowed; never a namespace flag
+    rules[NR["clone"]] = [
+        _ins(_LD_W_ABS, _OFF_ARG0),
+        _ins(_JSET, CLONE_NS_FLAGS, 0, 1),
+        _ret(_errno(EPERM)),
+        _ins(_JSET, CLONE_THREAD, 0, 1),
+        _ret(SECCOMP_RET_ALLOW),
+        _ret(fork_action),
+    ]
+    rules[NR["fork"]] = rules[NR["vfork"]] = [_ret(fork_action)]
+    rules[NR["socketpair"]] = _arg_body(_OFF_ARG0, (AF_UNIX,), _errno(EPERM))
+    rules[NR["prlimit64"]] = _arg_body(_OFF_ARG0, (0,), _errno(EPERM))  # its own limits only (pid 0)
+    rules[NR["ioctl"]] = _arg_body(_OFF_ARG0 + 8, IOCTL_ALLOWED, _errno(ENOTTY))  # argument 1: request
+    return rules
+
+
+def _decide(entries: list[tuple[int, list[bytes]]]) -> list[bytes]:
+    """A binary search on the syscall number (in the accumulator) over sorted `entries`; a number
+    with no entry gets EPERM, or ENOSYS past the newest one this table knows."""
+    if len(entries) <= 4:
+        out: list[bytes] = []
+        for nr, body in entries:
+            out += [_ins(_JEQ, nr, 0, len(body)), *body]
+        return out + [_ins(_JGT, NEWEST_KNOWN, 0, 1), _ret(_errno(ENOSYS)), _ret(_errno(EPERM))]
+    mid = len(entries) // 2
+    left, right = _decide(entries[:mid]), _decide(entries[mid:])
+    # nr >= pivot: a long jump over the left half (conditional jumps reach 255 instructions only)
+    return [_ins(_JGE, entries[mid][0], 0, 1), _ins(_JA, len(left)), *left, *right]
 
 
 def seccomp_program(allow_fork: bool = False) -> bytes:
@@ -256,34 +285,7 @@ def seccomp_program(allow_fork: bool = False) -> bytes:
         _ins(_JGE, X32_SYSCALL_BIT, 0, 1),
         _ret(SECCOMP_RET_KILL_PROCESS),  # the x32 ABI
     ]
-    for name in ALLOWED:
-        prog += _rule(NR[name], [_ret(SECCOMP_RET_ALLOW)])
-    for name, err in ERRNO_RULES.items():
-        prog += _rule(NR[name], [_ret(_errno(err))])
-    # clone: threads always; a new process only when allowed; never a namespace flag
-    fork_action = SECCOMP_RET_ALLOW if allow_fork else _errno(EPERM)
-    prog += _rule(
-        NR["clone"],
-        [
-            _ins(_LD_W_ABS, _OFF_ARG0),
-            _ins(_JSET, CLONE_NS_FLAGS, 0, 1),
-            _ret(_errno(EPERM)),
-            _ins(_JSET, CLONE_THREAD, 0, 1),
-            _ret(SECCOMP_RET_ALLOW),
-            _ret(fork_action),
-        ],
-    )
-    for name in ("fork", "vfork"):
-        prog += _rule(NR[name], [_ret(fork_action)])
-    prog += _arg_rule(NR["socketpair"], _OFF_ARG0, (AF_UNIX,), _errno(EPERM))
-    prog += _arg_rule(NR["prlimit64"], _OFF_ARG0, (0,), _errno(EPERM))  # its own limits only (pid 0)
-    prog += _arg_rule(NR["ioctl"], _OFF_ARG0 + 8, IOCTL_ALLOWED, _errno(ENOTTY))  # argument 1: request
-    prog += [
-        _ins(_LD_W_ABS, _OFF_NR),
-        _ins(_JGT, NEWEST_KNOWN, 0, 1),
-        _ret(_errno(ENOSYS)),
-        _ret(_errno(EPERM)),
-    ]
+    prog += _decide(sorted(_rules(allow_fork).items()))
     if len(prog) > 4096:  # BPF_MAXINSNS
         raise ValueError("seccomp program too long")
     return b"".join(prog)
@@ -370,9 +372,10 @@ class _CapData(ctypes.Structure):
     ]
 
 
-def drop_privileges() -> None:
-    """No capability left (bounding set, ambient, effective, permitted, inheritable), securebits locked,
-    no_new_privs set, not dumpable."""
+def drop_exec_privileges() -> None:
+    """What only an exec could use, gone for this process and every child it forks: an empty
+    capability bounding set, no ambient capabilities, securebits set and locked. (The zygote does
+    this once; its effective capabilities stay for its own set-up work.)"""
     _check(_prctl(PR_SET_SECUREBITS, SECUREBITS_LOCKED), "securebits")
     for cap in range(64):
         if _prctl(PR_CAPBSET_DROP, cap) < 0:
@@ -380,6 +383,10 @@ def drop_privileges() -> None:
                 break
             _check(-1, f"drop capability {cap}")
     _check(_libc().prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, None, 0, 0), "ambient capabilities")
+
+
+def drop_privileges() -> None:
+    """No capability left (effective, permitted, inheritable), no_new_privs set, not dumpable."""
     header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
     data = (_CapData * 2)()
     _check(_libc().syscall(NR["capset"], ctypes.byref(header), ctypes.byref(data)), "capset")
@@ -690,6 +697,7 @@ def main() -> None:
             raise OSError(f"no seccomp syscall table for {platform.machine()}")
         programs = {False: seccomp_program(False), True: seccomp_program(True)}
         own_pid_ns = confine_zygote()
+        drop_exec_privileges()
     except BaseException as e:
         with contextlib.suppress(OSError):
             _send({"error": str(e) or type(e).__name__})
@@ -699,6 +707,10 @@ def main() -> None:
                  "fractions", "random", "string", "heapq", "bisect"):  # fmt: skip
         with contextlib.suppress(ImportError):
             __import__(name)
+    # the first compile() in a process builds the parser's lazily made tables: once, here
+    null = os.open(os.devnull, os.O_WRONLY)
+    run_code({"var": "ans", "max_chars": 10, "mark": ""}, "ans = [i * 2 for i in range(3)]", null)
+    os.close(null)
     import gc
 
     gc.freeze()  # a call's collections then skip (and do not copy) the zygote's objects

@@ -1,5 +1,6 @@
-"""The seccomp program PythonInterpreter calls run under, read by a classic-BPF interpreter here (what
-the kernel does with it), and the pid-namespace guarantee for processes a call may start."""
+"""Kernel confinement seen from outside: the seccomp program PythonInterpreter calls run under, read
+by a classic-BPF interpreter here (what the kernel does with it); a running call's credentials and
+namespaces as the host's /proc shows them; the pid-namespace guarantee for processes a call starts."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import struct
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
 from seer_env.envs.toolqa import sandbox_kernel as k
 
-from tests.security.conftest import alive, descendants, leftover_processes
+from tests.security.conftest import alive, descendants, leftover_processes, user_ns, zygote_processes
 
 AUDIT_ARCH_I386 = 0x40000003
 ALLOW, KILL = k.SECCOMP_RET_ALLOW, k.SECCOMP_RET_KILL_PROCESS
@@ -31,6 +33,8 @@ def run_filter(prog: bytes, nr: int, arch: int = k.AUDIT_ARCH_X86_64, args=(0, 0
         if code == 0x20:  # ld word at absolute offset
             acc = struct.unpack_from("<I", data, kk)[0]
             pc += 1
+        elif code == 0x05:  # ja: unconditional jump, 32-bit offset
+            pc += 1 + kk
         elif code in (0x15, 0x25, 0x35, 0x45):
             taken = {0x15: acc == kk, 0x25: acc > kk, 0x35: acc >= kk, 0x45: bool(acc & kk)}[code]
             pc += 1 + (jt if taken else jf)
@@ -150,3 +154,48 @@ def test_a_killed_host_leaves_no_sandbox_process(sigkill_on_hang):
     while any(alive(p) for p in tree) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [p for p in tree if alive(p)] == []
+
+
+def _status(pid: int) -> dict[str, str]:
+    with open(f"/proc/{pid}/status") as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+@pytest.mark.usefixtures("kernel_sandbox")
+def test_a_running_call_as_the_host_sees_it():
+    """Unprivileged host ids, no capability in any set, no_new_privs, seccomp filter mode, and no
+    namespace shared with the host."""
+    from seer_env.envs.toolqa.sandbox import run_python
+
+    run_python("ans = 0")
+    result = {}
+    t = threading.Thread(
+        target=lambda: result.update(r=run_python("import time\ntime.sleep(2)\nans = 1", timeout=10))
+    )
+    t.start()
+    try:
+        call = None
+        deadline = time.monotonic() + 20
+        while call is None and time.monotonic() < deadline:
+            # the call: under this process, in a zygote's user namespace, under a seccomp filter
+            nss = {user_ns(p) for p in descendants(os.getpid())} - {user_ns(os.getpid())}
+            found = [p for p in descendants(os.getpid()) if user_ns(p) in nss and p not in zygote_processes()]
+            found = [p for p in found if _status(p).get("Seccomp") == "2"]
+            call = found[0] if found else None
+            time.sleep(0.02)
+        assert call is not None, "no running call found"
+        st = _status(call)
+        outer = "65534" if os.geteuid() == 0 else str(os.geteuid())
+        assert st["Uid"].split() == [outer] * 4 and st["Gid"].split() == [outer] * 4
+        for field in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+            assert int(st[field], 16) == 0, field
+        assert st["NoNewPrivs"] == "1" and st["Seccomp"] == "2"
+        assert st["NSpid"].split()[-1] == "1"  # pid 1 of its own pid namespace
+        for ns in ("user", "mnt", "pid", "net", "ipc", "uts", "cgroup"):
+            assert os.readlink(f"/proc/{call}/ns/{ns}") != os.readlink(f"/proc/self/ns/{ns}"), ns
+        with open(f"/proc/{call}/mountinfo") as f:
+            mounts = f.read()
+        assert " / / " in mounts and "/proc" not in mounts.split()
+    finally:
+        t.join()
+    assert result["r"].ok and result["r"].value == "1"
