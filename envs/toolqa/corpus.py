@@ -612,12 +612,16 @@ def sql_column_names(name: str, columns: list[str]) -> list[str]:
     return out
 
 
-def sqlite_db(root: Path, name: str, cached_only: bool = False) -> Path | None:
+def sqlite_db(root: Path, name: str, cached_only: bool = False, nocase: bool = False) -> Path | None:
     """A read-only SQLite copy of a table as the reference's MySQL database holds it: every column text,
     missing values `---`, yelp/airbnb values cut to 250 characters. Built on first use, then cached
-    (`cached_only`: as in `load_table`)."""
+    (`cached_only`: as in `load_table`).
+
+    nocase: a separate copy whose columns (and indexes) compare ignoring case, as MySQL's default
+    collations do (SQLite's NOCASE folds the 26 ASCII letters only).
+    """
     path = corpus_dir(root) / TABLE_FILES[name]
-    key = _file_key(path)
+    key = _file_key(path) + ("-nocase" if nocase else "")
     db = _sqlite.get(key)
     if db is not None or cached_only:
         return db
@@ -625,7 +629,8 @@ def sqlite_db(root: Path, name: str, cached_only: bool = False) -> Path | None:
         db = _sqlite.get(key)
         if db is not None:
             return db
-        target = cache_dir() / "toolqa" / "sqlite" / f"{name}-{_file_key(path, 'ix1')}.db"
+        variant = "-nocase" if nocase else ""
+        target = cache_dir() / "toolqa" / "sqlite" / f"{name}-{_file_key(path, 'ix1')}{variant}.db"
         if not target.is_file():
             table = load_table(root, name)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -640,7 +645,8 @@ def sqlite_db(root: Path, name: str, cached_only: bool = False) -> Path | None:
                 cats.append(a)
             con = sqlite3.connect(tmp)
             try:
-                quoted = ", ".join('"' + c.replace('"', '""') + '" TEXT' for c in cols)
+                kind = "TEXT COLLATE NOCASE" if nocase else "TEXT"
+                quoted = ", ".join('"' + c.replace('"', '""') + '" ' + kind for c in cols)
                 table_name = SQL_SCHEMAS[name]
                 con.execute(f'CREATE TABLE "{table_name}" ({quoted})')
                 marks = ", ".join("?" * len(cols))
