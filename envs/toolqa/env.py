@@ -15,6 +15,7 @@ from typing import Any
 
 import gymnasium as gym
 from seer_env.envs.toolqa import corpus as _corpus
+from seer_env.envs.toolqa.profiles import DEFAULT_PROFILE, ToolProfile, resolve_profile
 from seer_env.envs.toolqa.questions import DOMAINS, Question, load_questions
 from seer_env.envs.toolqa.scoring import score_answer
 from seer_env.envs.toolqa.tools import (
@@ -70,13 +71,18 @@ class ToolQAEnv(gym.Env):
         questions: a question file/folder, or a list of `Question`, instead of the data_dir's files.
         domains: keep only these domains (flight, coffee, yelp, airbnb, dblp, scirex, agenda, gsm8k).
         max_steps: tool calls per episode before truncation.
-        typed_filters: FilterDB compares numbers as numbers (default: the reference's string compare).
+        tool_profile: whose tool behaviour the tools reproduce: "toolqa" (ToolQA's ReAct runner, the
+            default) or "seer" (SEER's runner: `answer` variable, GetValue's limit, the 2048-character
+            cut, MySQL-like SQL, ...), or a `ToolProfile` (docs/tool_profiles.md). `typed_filters`,
+            `answer_var` and `max_obs_chars` override single fields of it; None keeps the profile's.
+        typed_filters: FilterDB compares numbers as numbers (both references compare strings).
         scorer: "em" (ToolQA exact match), "numeric", "judge" (with judge=) or a callable
             `(question, gold, pred) -> bool` (an LLM judge).
         embedder: sentence-transformers model name/path for the retrievers (default packaged
             all-MiniLM-L6-v2) or a callable `texts -> float32 array`.
         question_ids: keep only these task ids.
-        answer_var: the variable PythonInterpreter returns (ToolQA `ans`, SEER `answer`).
+        answer_var: the variable PythonInterpreter returns (profile default: ToolQA `ans`, SEER
+            `answer`).
         python_timeout: wall-time limit of PythonInterpreter (seconds).
         python_isolation: "kernel" (default, or $SEER_ENV_PYTHON_ISOLATION): PythonInterpreter runs
             confined by the kernel and is refused where the kernel cannot confine it; "weak" accepts
@@ -90,8 +96,13 @@ class ToolQAEnv(gym.Env):
         preload: load at construction what the questions' domains need (tables and their SQL
             copies, the DBLP graph, the retriever indexes), so no first call runs out of time
             while data is being prepared.
-        max_obs_chars: cut longer tool outputs (retrievers excepted) as SEER does at 2048; None keeps
-            the reference's full output (GetValue on an unfiltered table returns every value).
+        max_obs_chars: cut longer tool outputs (retrievers excepted) with SEER's mark; profile default:
+            SEER 2048, ToolQA no cut (GetValue on an unfiltered table returns every value); 0: no cut.
+
+    Step `info` carries `ok`, `error` (parse, unknown_tool, bad_arguments, tool_error, timeout) and
+    `error_kind`: what kind of failure the step was as the profile's reference would have seen it
+    (`profiles.ERROR_KINDS`; None when the step worked); `ToolProfile.halting_error_kinds` are the
+    kinds on which that reference ends an episode. Reset `info["tool_profile"]` names the profile.
     """
 
     metadata = {"render_modes": ["ansi"]}
@@ -103,12 +114,12 @@ class ToolQAEnv(gym.Env):
         questions: str | Path | Sequence[Question] | None = None,
         domains: Sequence[str] | None = None,
         max_steps: int = 20,
-        typed_filters: bool = False,
+        typed_filters: bool | None = None,
         scorer: str | Callable[[str, Any, Any], bool] = "em",
         embedder: Any = None,
         question_ids: Sequence[str] | None = None,
         render_mode: str | None = None,
-        answer_var: str = "ans",
+        answer_var: str | None = None,
         judge: Callable[[str, Any, Any], bool] | None = None,
         python_timeout: float = 5.0,
         sql_timeout: float = 10.0,
@@ -119,6 +130,7 @@ class ToolQAEnv(gym.Env):
         sql_memory_mb: int = 1024,
         preload: bool = False,
         python_isolation: str | None = None,
+        tool_profile: str | ToolProfile = DEFAULT_PROFILE,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None")
@@ -129,22 +141,21 @@ class ToolQAEnv(gym.Env):
         self.max_steps = int(max_steps)
         self.scorer = scorer
         self.judge = judge
-        self.max_obs_chars = max_obs_chars
+        self.tool_profile = resolve_profile(tool_profile, typed_filters, answer_var, max_obs_chars)
         self.root = _corpus.resolve_root(data_dir)
         self._questions = self._load(questions, domains, question_ids)
         self._check_corpus()
         self.task_ids = self._make_task_ids(self._questions)
         self._by_id = dict(zip(self.task_ids, self._questions, strict=False))
-        self.tool_specs = tool_specs(answer_var)
+        self.tool_specs = tool_specs(self.tool_profile.answer_var, self.tool_profile.sql_dialect)
         self._tools = {t.name: t for t in self.tool_specs}
         self._tool_schemas = [t.openai() for t in self.tool_specs]
         self.action_space = ToolCallSpace(self.tool_specs)
         self.observation_space = TextObservation()
         self._toolkit = ToolQAToolkit(
             self.root,
-            typed_filters=typed_filters,
             embedder=embedder,
-            answer_var=answer_var,
+            profile=self.tool_profile,
             python_timeout=python_timeout,
             sql_timeout=sql_timeout,
             sql_max_rows=sql_max_rows,
@@ -257,14 +268,27 @@ class ToolQAEnv(gym.Env):
             "intent_labels": list(DOMAINS),
             "query": q.question,
             "python_sandbox": self._toolkit.python_sandbox,
+            "tool_profile": self.tool_profile.name,
         }
         if options.get("reveal_gold"):
             info["gold"] = {
                 "answer": q.answer,
-                "chain": [c.to_dict() for c in (q.gold_chain or [])],
+                "chain": [self._gold_call(c) for c in (q.gold_chain or [])],
                 "template": q.template,
             }
         return q.question, info
+
+    def _gold_call(self, call: ToolCall) -> dict[str, Any]:
+        """A gold call as the profile's tools take it: gold code sets ToolQA's `ans`, so under
+        another answer variable it sets that one too (its raw text is then dropped)."""
+        d = call.to_dict()
+        var = self.tool_profile.answer_var
+        if call.name == "PythonInterpreter" and var != "ans":
+            args = d["arguments"]
+            key = next(iter(args), "Python")
+            args[key] = f"{args.get(key, '')}\n{var} = ans"
+            d["raw"] = None
+        return d
 
     def _argument(self, call: ToolCall) -> str:
         """The one argument string the reference tool receives: values joined with ', '."""
@@ -282,7 +306,7 @@ class ToolQAEnv(gym.Env):
         self._steps += 1
         terminated = False
         reward = 0.0
-        info: dict[str, Any] = {"tool": None, "ok": False, "error": None}
+        info: dict[str, Any] = {"tool": None, "ok": False, "error": None, "error_kind": None}
         obs = self._act(action, info)
         if info.pop("_finish", False):
             terminated = True
@@ -298,23 +322,23 @@ class ToolQAEnv(gym.Env):
 
     def _act(self, action: Any, info: dict[str, Any]) -> str:
         if action is None or (isinstance(action, (str, bytes)) and not action.strip()):
-            info["error"] = "parse"
+            info.update(error="parse", error_kind="empty_action")
             return MSG_EMPTY_ACTION
         try:
             call, _ = parse_action_with_thought(action, self._tools)
         except ActionParseError as exc:
-            info["error"] = "parse"
+            info.update(error="parse", error_kind="parse_error")
             return str(exc)
         except Exception as exc:  # a malformed object is still only a bad action
-            info["error"] = "parse"
+            info.update(error="parse", error_kind="parse_error")
             return f"Could not read the action ({type(exc).__name__})."
         # `A[x], B[y]` parses as A with argument `x], B[y`: the reference refuses it as two actions
         if any(isinstance(v, str) and holds_second_call(v) for v in call.arguments.values()):
-            info["error"] = "parse"
+            info.update(error="parse", error_kind="multiple_actions")
             return MSG_MULTI_ACTION
         info["tool"] = call.name
         if call.name not in self._tools:
-            info["error"] = "unknown_tool"
+            info.update(error="unknown_tool", error_kind="unknown_tool")
             return MSG_INVALID_ACTION
         argument = self._argument(call)
         if call.name == "Finish":
@@ -330,14 +354,8 @@ class ToolQAEnv(gym.Env):
             spec = self._tools[call.name]
             wrong_shape = set(call.arguments) != set(spec.param_names)
             info["error"] = "bad_arguments" if wrong_shape and res.error == "tool_error" else res.error
-        obs = res.observation
-        if (
-            self.max_obs_chars is not None
-            and len(obs) > self.max_obs_chars
-            and not call.name.startswith("Retrieve")
-        ):
-            obs = obs[: self.max_obs_chars] + "...[too long, cannot be fully displayed]"
-        return obs
+            info["error_kind"] = res.kind
+        return res.observation
 
     def render(self) -> str | None:
         if self.render_mode == "ansi":

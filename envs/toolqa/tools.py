@@ -1,11 +1,13 @@
-"""The 13 ToolQA tools with the reference's semantics and messages (spec §5).
+"""The 13 ToolQA tools with the references' semantics and messages.
 
 Each tool takes ONE argument string, exactly as ToolQA's ReAct dispatcher hands it over, and splits
 it itself (on ", "), so arity and quoting errors behave as in the reference. A `ToolQAToolkit` holds
 one episode's state (current table and its filtered rows, whether DBLP is loaded); the corpus under
-it is shared read-only. Deliberate differences from the reference (issue 2): Calculate is local and
-safe, SQLInterpreter runs on read-only SQLite, PythonInterpreter runs in a limited child process,
-retrievers use sentence-transformers + faiss, EdgeCheck does not mutate the graph, and
+it is shared read-only. Its tool profile (`profiles.ToolProfile`) chooses whose behaviour the tools
+follow where ToolQA's and SEER's code differ, and classifies every failure by what that reference
+would have done (docs/tool_profiles.md). Deliberate differences from both references: Calculate is
+local and safe, SQLInterpreter runs on read-only SQLite, PythonInterpreter runs in a limited child
+process, retrievers use sentence-transformers + faiss, EdgeCheck does not mutate the graph, and
 `typed_filters=True` compares numbers as numbers.
 
 Every call is bounded (docs/tool_limits.md): each tool's argument has a maximum length
@@ -35,6 +37,14 @@ from typing import Any
 
 import numpy as np
 from seer_env.envs.toolqa import corpus as _corpus
+from seer_env.envs.toolqa.profiles import (
+    CUT_SUFFIX,
+    MSG_SEER_PY_ERR,
+    MSG_SEER_PY_TIMEOUT,
+    TOOLQA,
+    ToolProfile,
+    resolve_profile,
+)
 
 from seer_env.types import ToolSpec
 
@@ -61,7 +71,7 @@ MSG_NODE_ERR = "There is something wrong with the arguments you send for node ch
 MSG_EDGE_MISSING = "There is no edge between the two nodes. Please modify it."
 MSG_EDGE_ERR = "There is something wrong with the arguments you send for edge checking. Please modify it."
 MSG_RETRIEVE_ERR = "There is no information that can be matched in the database. Please try another query."
-MSG_CALC_ERR = "Illegal Mathematical Expression. Please try again."
+MSG_CALC_ERR = TOOLQA.calculate_error
 MSG_SQL_ERR = "There is something wrong with the SQL command you send. Please modify it."
 MSG_PY_ERR = "An error occurred: {}"
 MSG_EMPTY_ACTION = (
@@ -83,7 +93,6 @@ MSG_ARGUMENT_TOO_LONG = (
 MSG_TIMEOUT = "The {tool} call took longer than {limit:g} seconds and was stopped. Please modify it."
 MSG_PREPARING = "{what} is still being prepared for its first use. Please try again in a moment."
 MSG_SQL_ROWS_CUT = "\n...[only the first {} rows are shown]"
-CUT_SUFFIX = "...[too long, cannot be fully displayed]"  # SEER's mark on a cut result
 
 # Longest argument each tool takes, in characters (docs/tool_limits.md). Longer ones get
 # MSG_ARGUMENT_TOO_LONG, which does not quote them. PythonInterpreter and Finish are bounded by the
@@ -107,7 +116,7 @@ DEFAULT_TOOL_TIMEOUT = 10.0  # seconds, every tool but PythonInterpreter and SQL
 DEFAULT_MAX_OUTPUT_BYTES = 1 << 20
 
 DB_NAMES = ("flights", "coffee", "airbnb", "yelp")
-DB_ALIASES = {"flight": "flights"}  # SEER's prompt names the flights table `flight`
+DB_ALIASES = {"flight": "flights"}  # the question domain `flight` reads the `flights` table
 
 # ---------------------------------------------------------------------------------- tool specs
 
@@ -246,15 +255,19 @@ TOOL_SPECS: list[ToolSpec] = [
 ]
 
 TOOL_NAMES = [t.name for t in TOOL_SPECS]
+SQL_MYSQL_DESCRIPTION = (
+    "Run one SQL SELECT on the tables flights.flights_data, coffee.coffee_data, airbnb.airbnb_data, "
+    "yelp.yelp_data (all columns text, compared as MySQL does: ignoring case, and as numbers against a "
+    "number; flights, coffee, airbnb and yelp alone name the tables too)."
+)
 
 
-def tool_specs(answer_var: str = "ans") -> list[ToolSpec]:
-    """TOOL_SPECS with the PythonInterpreter description naming the configured answer variable."""
-    if answer_var == "ans":
-        return list(TOOL_SPECS)
+def tool_specs(answer_var: str = "ans", sql_dialect: str = "sqlite") -> list[ToolSpec]:
+    """TOOL_SPECS with the PythonInterpreter description naming the configured answer variable and
+    the SQLInterpreter description saying how its comparisons work (`ToolProfile.sql_dialect`)."""
     out = []
     for s in TOOL_SPECS:
-        if s.name == "PythonInterpreter":
+        if s.name == "PythonInterpreter" and answer_var != "ans":
             props = {"Python": dict(s.parameters["properties"]["Python"])}
             props["Python"]["examples"] = [e.replace("ans", answer_var) for e in props["Python"]["examples"]]
             s = ToolSpec(
@@ -262,6 +275,8 @@ def tool_specs(answer_var: str = "ans") -> list[ToolSpec]:
                 s.description.replace("`ans`", f"`{answer_var}`"),
                 {"type": "object", "properties": props, "required": ["Python"]},
             )
+        elif s.name == "SQLInterpreter" and sql_dialect == "mysql":
+            s = ToolSpec(s.name, SQL_MYSQL_DESCRIPTION, s.parameters)
         out.append(s)
     return out
 
@@ -340,15 +355,24 @@ def compare_strings(values: np.ndarray, op: str, value: str) -> np.ndarray:
 
 @dataclass
 class ToolResult:
-    """What a tool call gave: the observation text, whether it worked, and the kind of error."""
+    """What a tool call gave: the observation text, whether it worked, the coarse error ("tool_error",
+    "timeout", "bad_arguments", "unknown_tool") and the failure's kind as the profile's reference
+    would have seen it (`profiles.ERROR_KINDS`)."""
 
     observation: str
     ok: bool = True
-    error: str | None = None  # "tool_error", "timeout", "bad_arguments", "refused"
+    error: str | None = None
+    kind: str | None = None
 
 
-def _err(text: str, kind: str = "tool_error") -> ToolResult:
-    return ToolResult(text, False, kind)
+def _err(text: str, error: str = "tool_error", kind: str = "tool_exception") -> ToolResult:
+    """A failed call; by default one whose reference tool raised (its dispatcher's message)."""
+    return ToolResult(text, False, error, kind)
+
+
+def _msg(text: str) -> ToolResult:
+    """A failed call whose reference tool returned the failure as its ordinary result."""
+    return ToolResult(text, False, "tool_error", "tool_message")
 
 
 def _utf8_len(text: str) -> int:
@@ -451,6 +475,9 @@ class ToolQAToolkit:
     """One episode's tool state over a shared corpus.
 
     root: the ToolQA root (None: only Calculate, PythonInterpreter and Finish work).
+    profile: "toolqa" (the ToolQA reference's tool behaviour), "seer" (SEER's) or a `ToolProfile`;
+        `typed_filters`, `answer_var` and `max_obs_chars` override its fields when given
+        (`max_obs_chars=0`: no cut).
     tool_timeout: wall-time limit (seconds) of every call but PythonInterpreter (`python_timeout`)
         and SQLInterpreter (`sql_timeout`).
     max_output_bytes: cap on a result's UTF-8 size; a longer result is cut with CUT_SUFFIX.
@@ -463,9 +490,9 @@ class ToolQAToolkit:
     def __init__(
         self,
         root: Path | None,
-        typed_filters: bool = False,
+        typed_filters: bool | None = None,
         embedder: Any = None,
-        answer_var: str = "ans",
+        answer_var: str | None = None,
         python_timeout: float = 5.0,
         python_memory_mb: int = 1024,
         sql_timeout: float = 10.0,
@@ -474,18 +501,21 @@ class ToolQAToolkit:
         max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
         sql_memory_mb: int = 1024,
         python_isolation: str | None = None,
+        profile: str | ToolProfile = "toolqa",
+        max_obs_chars: int | None = None,
     ):
         from seer_env.envs.toolqa.sandbox import resolve_isolation
 
+        self.profile = resolve_profile(profile, typed_filters, answer_var, max_obs_chars)
         for label, v in (("tool_timeout", tool_timeout), ("sql_timeout", sql_timeout)):
             if not (v > 0 and math.isfinite(v)):
                 raise ValueError(f"{label} must be a positive number of seconds, not {v!r}")
         if max_output_bytes < 1:
             raise ValueError(f"max_output_bytes must be positive, not {max_output_bytes!r}")
         self.root = Path(root) if root is not None else None
-        self.typed_filters = typed_filters
+        self.typed_filters = self.profile.typed_filters
         self.embedder = embedder
-        self.answer_var = answer_var
+        self.answer_var = self.profile.answer_var
         self.python_timeout = python_timeout
         self.python_memory_mb = python_memory_mb
         self.python_sandbox = resolve_isolation(python_isolation)
@@ -503,6 +533,15 @@ class ToolQAToolkit:
         self.table: _corpus.Table | None = None
         self.rows: np.ndarray | None = None  # None: every row of the table
         self.dblp: _corpus.DBLP | None = None
+        # the last names LoadDB and LoadGraph were asked for (the SEER profile's quirks)
+        self.db_name = ""
+        self.graph_name = ""
+
+    def _state(self) -> tuple:
+        return self.table, self.rows, self.dblp, self.db_name, self.graph_name
+
+    def _restore(self, state: tuple) -> None:
+        self.table, self.rows, self.dblp, self.db_name, self.graph_name = state
 
     def close(self) -> None:
         if self._sql is not None:
@@ -513,6 +552,7 @@ class ToolQAToolkit:
         d = dict(self.__dict__)
         d["_sql"] = None
         d["table"], d["rows"], d["dblp"] = None, None, None
+        d["db_name"], d["graph_name"] = "", ""
         return d
 
     def prepare(self, domains: list[str]) -> None:
@@ -527,7 +567,7 @@ class ToolQAToolkit:
             table = DB_ALIASES.get(domain, domain)
             if table in DB_NAMES:
                 _corpus.load_table(root, table)
-                _corpus.sqlite_db(root, table)
+                _corpus.sqlite_db(root, table, nocase=self.profile.sql_dialect == "mysql")
             elif domain == "dblp":
                 _corpus.load_dblp(root)
             elif domain in _corpus.TEXT_FILES:
@@ -551,32 +591,38 @@ class ToolQAToolkit:
     def run(self, name: str, argument: str) -> ToolResult:
         fn = getattr(self, f"tool_{name}", None)
         if fn is None or name == "Finish":
-            return _err(MSG_INVALID_ACTION, "unknown_tool")
+            return _err(MSG_INVALID_ACTION, "unknown_tool", "unknown_tool")
         if not isinstance(argument, str):
             argument = str(argument)
         limit = MAX_ARGUMENT_CHARS.get(name)
         if limit is not None and len(argument) > limit:
-            return _err(
-                MSG_ARGUMENT_TOO_LONG.format(tool=name, n=len(argument), limit=limit), "bad_arguments"
-            )
+            text = MSG_ARGUMENT_TOO_LONG.format(tool=name, n=len(argument), limit=limit)
+            return _err(text, "bad_arguments", "refused")
         timeout = self.timeout_of(name)
-        state = (self.table, self.rows, self.dblp)
+        state = self._state()
         self._deadline = time.monotonic() + timeout
         try:
             res = fn(argument)
         except _StillPreparing as exc:
-            self.table, self.rows, self.dblp = state  # a late call leaves the episode as it was
-            res = _err(MSG_PREPARING.format(what=exc.what), "timeout")
+            self._restore(state)  # a late call leaves the episode as it was
+            res = _err(MSG_PREPARING.format(what=exc.what), "timeout", "not_ready")
         except _OutOfTime:
-            self.table, self.rows, self.dblp = state
-            res = _err(MSG_TIMEOUT.format(tool=name, limit=timeout), "timeout")
+            self._restore(state)
+            res = _err(MSG_TIMEOUT.format(tool=name, limit=timeout), "timeout", "timeout")
         except Exception as exc:  # a tool bug must not crash the episode
             log.exception("tool %s failed unexpectedly", name)
             res = _err(f"{name} failed: {type(exc).__name__}")
         finally:
             self._deadline = math.inf
-        res.observation = cap_output(res.observation, self.max_output_bytes)
+        res.observation = self._cut(name, cap_output(res.observation, self.max_output_bytes))
         return res
+
+    def _cut(self, name: str, text: str) -> str:
+        """The profile's cut of a long result (SEER: 2048 characters, retrievers excepted)."""
+        limit = self.profile.max_obs_chars
+        if limit is None or len(text) <= limit or name in self.profile.uncut_tools:
+            return text
+        return text[:limit] + self.profile.cut_suffix
 
     def _tick(self) -> None:
         """Raise _OutOfTime once the current call's wall-time limit has passed."""
@@ -598,7 +644,16 @@ class ToolQAToolkit:
     # -------------------------------------------------------------------------------- tables
 
     def tool_LoadDB(self, argument: str) -> ToolResult:
-        name = DB_ALIASES.get(argument, argument)
+        profile = self.profile
+        name = dict(profile.db_aliases).get(argument, argument)
+        if profile.loaddb_repeat_quirk:
+            if name == self.db_name:
+                # SEER: the name asked for last time, known or not: back to the last loaded table
+                if self.table is None:
+                    return _err(MSG_LOADDB_ERR)
+                self.rows = None
+                return ToolResult(MSG_LOADDB_OK.format(name, ", ".join(self.table.columns)))
+            self.db_name = name
         if name in DB_NAMES:
             try:
                 root = self._need_root()
@@ -610,9 +665,9 @@ class ToolQAToolkit:
                 return _err(MSG_LOADDB_ERR)
             self.table, self.rows = table, None
             return ToolResult(MSG_LOADDB_OK.format(name, ", ".join(table.columns)))
-        if self.table is None:
+        if self.table is None or profile.loaddb_unknown == "error":
             return _err(MSG_LOADDB_ERR)
-        # reference quirk: an unknown name keeps the current (filtered) table and claims success
+        # ToolQA's quirk: an unknown name keeps the current (filtered) table and claims success
         return ToolResult(MSG_LOADDB_OK.format(argument, ", ".join(self.table.columns)))
 
     def _count(self) -> int:
@@ -636,8 +691,9 @@ class ToolQAToolkit:
         return smask
 
     def _filter_sequential(self, conds: list[tuple[str, str | None, int, str]]) -> ToolResult | None:
-        """The reference's loop: narrow condition by condition; an empty result restores the start."""
-        start_rows = self.rows
+        """The reference's loop: narrow condition by condition; an empty result restores the table
+        as it was when the call began (ToolQA) or as it was loaded (SEER)."""
+        start_rows = self.rows if self.profile.filter_empty_restores == "call_start" else None
         rows = self.rows
         for cond, op, j, value in conds:
             if op is None:
@@ -650,16 +706,18 @@ class ToolQAToolkit:
                 rows = rows[lut[codes[rows]]]
             if len(rows) == 0:
                 self.rows = start_rows
-                return _err(MSG_FILTER_EMPTY.format(_quote(cond)))
+                return _msg(MSG_FILTER_EMPTY.format(_quote(cond)))
         self.rows = rows
         return None
 
     def tool_FilterDB(self, argument: str) -> ToolResult:
+        if self.profile.filter_strip_quotes:
+            argument = argument.replace("'", "").replace('"', "")
         conds: list[tuple[str, str | None, int, str]] = []
         bad: str | None = None
         for cond in argument.split(", "):
             if self.table is None:
-                return _err(MSG_FILTER_FAIL.format(_quote(cond)))
+                return _msg(MSG_FILTER_FAIL.format(_quote(cond)))
             op = next((o for o in (">=", "<=", ">", "<", "=") if o in cond), None)
             if op is None:
                 conds.append((cond, None, -1, ""))  # the reference matches no branch and moves on
@@ -672,7 +730,7 @@ class ToolQAToolkit:
                 break
             conds.append((cond, op, j, parts[1]))
         if self.table is None:
-            return _err(MSG_FILTER_FAIL.format(_quote(argument)))
+            return _msg(MSG_FILTER_FAIL.format(_quote(argument)))
         # The conjunction does not depend on the order, so evaluate the most selective condition
         # first (through per-value row lists) and the rest on its few rows; only an empty result
         # needs the reference's order, to name the condition that emptied the table.
@@ -698,22 +756,26 @@ class ToolQAToolkit:
             else:
                 self.rows = rows
         if bad is not None:
-            return _err(MSG_FILTER_FAIL.format(_quote(bad)))
+            return _msg(MSG_FILTER_FAIL.format(_quote(bad)))
         return ToolResult(MSG_FILTER_OK.format(self._count()))
 
     def tool_GetValue(self, argument: str) -> ToolResult:
-        if self.table is None:
-            return _err(MSG_GETVALUE_ERR)
         try:
+            if self.table is None:
+                raise KeyError(argument)
             j = self.table.col(argument)
         except KeyError:
-            return _err(MSG_GETVALUE_ERR)
+            multi = self.profile.getvalue_multi_column
+            return _err(multi if multi is not None and ", " in argument else MSG_GETVALUE_ERR)
         n = self._count()
         codes = self.table.codes[j]
         cats = self.table.cats[j]
         if n == 1:
             row = 0 if self.rows is None else int(self.rows[0])
             return ToolResult(cats[int(codes[row])])
+        limit = self.profile.getvalue_max_values
+        if limit is not None and n > limit:
+            return _msg(self.profile.getvalue_too_many)
         # joined a block at a time, so an unfiltered table is cut at the cap, never built whole
         out = _CappedText(self.max_output_bytes)
         block = 8192
@@ -730,7 +792,15 @@ class ToolQAToolkit:
     # -------------------------------------------------------------------------------- graphs
 
     def tool_LoadGraph(self, argument: str) -> ToolResult:
+        profile = self.profile
+        if profile.loadgraph_repeat_quirk:
+            if argument == self.graph_name:
+                # SEER: the name asked for last time, known or not, answers as loaded, loading nothing
+                return ToolResult(MSG_LOADGRAPH_OK)
+            self.graph_name = argument
         if argument != "dblp":
+            if profile.loadgraph_unknown is not None:
+                return _msg(profile.loadgraph_unknown)
             return _err(MSG_LOADGRAPH_ERR)
         try:
             root = self._need_root()
@@ -774,6 +844,8 @@ class ToolQAToolkit:
             return _err(MSG_NEIGHBOUR_ERR)
 
     def tool_NodeCheck(self, argument: str) -> ToolResult:
+        if self.profile.nodecheck_strip_quotes and (argument.count('"') == 2 or argument.count("'") == 2):
+            argument = argument.replace('"', "").replace("'", "")
         try:
             name, node = argument.split(", ")
             graph, to_id, _ = self._graph(name)
@@ -839,29 +911,46 @@ class ToolQAToolkit:
         try:
             return ToolResult(calculate(argument))
         except Exception:
-            return _err(MSG_CALC_ERR)
+            return _err(self.profile.calculate_error)
 
     def tool_PythonInterpreter(self, argument: str) -> ToolResult:
         from seer_env.envs.toolqa.sandbox import kernel_isolation, refusal_message, run_python
 
         if self.python_sandbox == "refused":
-            return _err(refusal_message(kernel_isolation()[1]), "refused")
+            return _err(refusal_message(kernel_isolation()[1]), "refused", "refused")
+        var = self.answer_var
+        if self.profile.answer_preset:
+            code, read = argument, var
+        else:
+            # The sandbox presets the variable it reads to 0; SEER presets nothing, and code that
+            # never sets the answer fails. The line after the code copies it, failing the same way.
+            code, read = f"{argument}\n{_UNSET_ANSWER_PROBE} = {var}", _UNSET_ANSWER_PROBE
         res = run_python(
-            argument,
-            self.answer_var,
-            self.python_timeout,
-            self.python_memory_mb,
-            isolation=self.python_sandbox,
+            code, read, self.python_timeout, self.python_memory_mb, isolation=self.python_sandbox
         )
         if res.ok:
             return ToolResult(res.value)
+        error = "timeout" if res.timed_out else "tool_error"
+        kind = "timeout" if res.timed_out else "tool_exception"
+        if self.profile.python_errors == "seer":
+            return _err(
+                MSG_SEER_PY_TIMEOUT if res.timed_out else MSG_SEER_PY_ERR.format(var=var), error, kind
+            )
         # an error can quote the code (a NameError names the identifier): quote a prefix at most
-        error = _quote(str(res.error), 500)
-        return _err(MSG_PY_ERR.format(error), "timeout" if res.timed_out else "tool_error")
+        return _err(MSG_PY_ERR.format(_quote(str(res.error), 500)), error, kind)
 
     def tool_SQLInterpreter(self, argument: str) -> ToolResult:
+        profile = self.profile
+        if profile.sql_select_only is not None and not argument.lower().startswith("select"):
+            return _msg(profile.sql_select_only)
+        if profile.sql_bare_names:
+            from seer_env.envs.toolqa.sqlworker import qualify_table_names
+
+            argument = qualify_table_names(argument)
         if self._sql is None:
-            self._sql = _SQLRunner(self.root, self.sql_max_rows, self.sql_memory_mb)
+            self._sql = _SQLRunner(
+                self.root, self.sql_max_rows, self.sql_memory_mb, dialect=profile.sql_dialect
+            )
         reply = self._sql.run(argument, self._deadline, self.max_output_bytes, self._prepare)
         if reply.status == "timeout":
             raise _OutOfTime
@@ -873,6 +962,9 @@ class ToolQAToolkit:
         if reply.more_rows:
             return ToolResult(reply.text + MSG_SQL_ROWS_CUT.format(self.sql_max_rows))
         return ToolResult(reply.text)
+
+
+_UNSET_ANSWER_PROBE = "_seer_env_answer_"  # the variable the no-preset probe line copies the answer to
 
 
 def _quote(text: str, limit: int = 200) -> str:
@@ -899,19 +991,27 @@ def schemas_named(sql: str) -> set[str]:
     return out
 
 
+def _nocase_sqlite_db(root: Path, name: str, cached_only: bool = False) -> Path | None:
+    return _corpus.sqlite_db(root, name, cached_only=cached_only, nocase=True)
+
+
 class _SQLRunner:
     """SQLInterpreter over a warm `SQLWorker` process holding the read-only SQLite copies of the
     tables, ATTACHed under the reference's schema names (flights, coffee, airbnb, yelp).
+
+    dialect "mysql" reads the copies whose text columns compare ignoring case and has the worker
+    run each query as MySQL would compare its values (`sqlworker.mysql_to_sqlite`).
 
     A table's copy is attached the first time a query names its schema (building the copy is a
     corpus load, so it may outlast a call); the worker is then restarted over the larger set. A
     worker killed at the time limit, or inherited through a fork, is replaced on the next call.
     """
 
-    def __init__(self, root: Path | None, max_rows: int, memory_mb: int):
+    def __init__(self, root: Path | None, max_rows: int, memory_mb: int, dialect: str = "sqlite"):
         self.root = root
         self.max_rows = max_rows
         self.memory_mb = memory_mb
+        self.dialect = dialect
         self._databases: dict[str, str] = {}
         self._worker: Any = None
         self._lock = threading.Lock()
@@ -936,7 +1036,11 @@ class _SQLRunner:
         for name in sorted(schemas_named(sql) - set(self._databases)):
             if not (_corpus.corpus_dir(root) / _corpus.TABLE_FILES[name]).is_file():
                 continue
-            path = prepare(f"The SQL copy of the {name} table", _corpus.sqlite_db, root, name)
+            what = f"The SQL copy of the {name} table"
+            if self.dialect == "mysql":
+                path = prepare(what, _nocase_sqlite_db, root, name)
+            else:
+                path = prepare(what, _corpus.sqlite_db, root, name)
             self._databases[name] = str(path)
             added = True
         return added
@@ -965,7 +1069,7 @@ class _SQLRunner:
                 except WorkerError as exc:
                     log.warning("%s", exc)
                     return SQLReply("error", detail=str(exc))
-            reply = w.run(sql, deadline - time.monotonic(), self.max_rows, max_bytes)
+            reply = w.run(sql, deadline - time.monotonic(), self.max_rows, max_bytes, self.dialect)
             if not w.alive:
                 self._worker = None
             return reply

@@ -144,6 +144,26 @@ ATTACKS: list[tuple[str, list, object, str]] = [
 ]  # fmt: skip
 
 
+# SQL attacks aimed at the MySQL reading of the seer profile (its lexer and rewrite), and every SQL
+# attack above again under that profile (statements not starting with `select` are refused there).
+MYSQL_ATTACKS: list[tuple[str, list, object, str]] = [
+    ("mysql_string_carrying_an_attach", [], 'SQLInterpreter[SELECT "\'); ATTACH DATABASE \'/etc/passwd\' AS p; --"]', "ok"),
+    ("mysql_hash_comment_then_attach", [], "SQLInterpreter[SELECT 1 # ]; ATTACH DATABASE '/etc/passwd' AS p]", "ok"),
+    ("mysql_backslash_storm", [], "SQLInterpreter[SELECT '" + "\\" * 8000 + "']", "ok"),
+    ("mysql_unterminated_string", [], "SQLInterpreter[SELECT 'abc\\' FROM coffee]", "tool_error"),
+    ("mysql_deep_parentheses", [], "SQLInterpreter[SELECT " + "(" * 8000 + "1" + ")" * 8000 + " > 5]", "tool_error"),
+    ("mysql_many_numeric_comparisons", [], "SQLInterpreter[SELECT COUNT(*) FROM coffee WHERE " + " OR ".join(["Close > 1"] * 150) + "]", "ok"),
+    ("mysql_many_divisions", [], "SQLInterpreter[SELECT " + ", ".join(["Close / 2"] * 1300) + " FROM coffee]", "tool_error"),
+    ("mysql_between_storm", [], "SQLInterpreter[SELECT 1 FROM coffee WHERE " + "Close BETWEEN " * 1000 + "1]", "tool_error"),
+    ("mysql_bare_names_storm", [], "SQLInterpreter[SELECT COUNT(*) FROM " + ", ".join(["coffee"] * 2000) + "]", "tool_error"),
+]  # fmt: skip
+SEER_SQL_ATTACKS = [
+    (label, setup, action, expect if action[len("SQLInterpreter[") :].lower().startswith("select") else "tool_error")
+    for label, setup, action, expect in ATTACKS
+    if isinstance(action, str) and action.startswith("SQLInterpreter[")
+] + MYSQL_ATTACKS  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def root(tmp_path_factory) -> Path:
     return build_fixture(tmp_path_factory.mktemp("toolqa-attacks"))
@@ -160,6 +180,23 @@ def env(root):
         tool_timeout=LIMIT,
         max_steps=10_000,
         preload=True,  # build the tables' SQLite copies before any attack times anything
+    )
+    yield e
+    e.close()
+
+
+@pytest.fixture(scope="module")
+def seer_env(root):
+    e = ToolQAEnv(
+        "easy",
+        data_dir=root,
+        embedder=hash_embedder,
+        python_timeout=LIMIT,
+        sql_timeout=LIMIT,
+        tool_timeout=LIMIT,
+        max_steps=10_000,
+        preload=True,
+        tool_profile="seer",
     )
     yield e
     e.close()
@@ -185,6 +222,17 @@ def test_at_least_25_attacks():
 
 @pytest.mark.parametrize(("label", "setup", "action", "expect"), ATTACKS, ids=[a[0] for a in ATTACKS])
 def test_hostile_action(env, root, label, setup, action, expect):
+    _attack(env, root, label, setup, action, expect)
+
+
+@pytest.mark.parametrize(
+    ("label", "setup", "action", "expect"), SEER_SQL_ATTACKS, ids=[a[0] for a in SEER_SQL_ATTACKS]
+)
+def test_hostile_sql_under_the_seer_profile(seer_env, root, label, setup, action, expect):
+    _attack(seer_env, root, label, setup, action, expect)
+
+
+def _attack(env, root: Path, label: str, setup: list, action, expect: str) -> None:
     qids = question_ids(root)
     env.reset(options={"task_id": "easy-coffee-0000"})
     for s in setup:

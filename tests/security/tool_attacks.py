@@ -56,9 +56,13 @@ def file_hashes(paths: list[Path]) -> dict[str, str]:
 
 
 def protected_files(root: Path) -> list[Path]:
-    """The corpus and question files under the root, and the SQLite copies the SQL worker opens."""
+    """The corpus and question files under the root, and the SQLite copies the SQL worker opens
+    (both kinds: text columns compared as SQLite does, and ignoring case for the MySQL dialect)."""
     files = sorted(p for p in (root / "data").rglob("*") if p.is_file())
-    return files + [corpus.sqlite_db(root, name) for name in corpus.SQL_SCHEMAS]
+    copies = [
+        corpus.sqlite_db(root, n, nocase=nocase) for n in corpus.SQL_SCHEMAS for nocase in (False, True)
+    ]
+    return files + copies
 
 
 def question_ids(root: Path) -> list[str]:
