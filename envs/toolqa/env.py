@@ -147,7 +147,8 @@ class ToolQAEnv(gym.Env):
         self._check_corpus()
         self.task_ids = self._make_task_ids(self._questions)
         self._by_id = dict(zip(self.task_ids, self._questions, strict=False))
-        self.tool_specs = tool_specs(self.tool_profile.answer_var, self.tool_profile.sql_dialect)
+        profile = self.tool_profile
+        self.tool_specs = tool_specs(profile.answer_var, profile.sql_dialect, profile.sql_bare_names)
         self._tools = {t.name: t for t in self.tool_specs}
         self._tool_schemas = [t.openai() for t in self.tool_specs]
         self.action_space = ToolCallSpace(self.tool_specs)

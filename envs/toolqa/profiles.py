@@ -74,9 +74,9 @@ class ToolProfile:
         leading space skipped), an ordinary result in SEER; None: any SELECT, WITH or VALUES runs.
     sql_bare_names: `flight`, `flights`, `coffee`, `yelp`, `airbnb` as table names mean the
         databases' tables (SEER rewrites ` coffee ` to ` coffee.coffee_data `).
-    sql_dialect: "sqlite" (comparisons as SQLite does them on text columns) or "mysql" (text
-        compares ignoring case, a text column against a number compares as numbers, `/` divides
-        as real numbers, `"..."` is a string and `\\'` an escaped quote, as in MySQL).
+    sql_dialect: "mysql" (both references ran MySQL: text compares ignoring case, a text value
+        against a number compares as numbers, `/` divides as real numbers, `"..."` is a string and
+        `\\'` an escaped quote) or "sqlite" (SQLite's own comparisons on text columns).
     max_obs_chars: results longer than this are cut to it and `cut_suffix` added (SEER: 2048);
         None: no cut beyond the env's byte cap.
     uncut_tools: tools whose results are never cut at max_obs_chars (SEER: the two retrievers).
@@ -151,7 +151,7 @@ TOOLQA = ToolProfile(
     nodecheck_strip_quotes=False,
     sql_select_only=None,
     sql_bare_names=False,
-    sql_dialect="sqlite",
+    sql_dialect="mysql",  # ToolQA's SQLInterpreter ran MySQL too
     max_obs_chars=None,
     cut_suffix=CUT_SUFFIX,
     uncut_tools=frozenset({"RetrieveAgenda", "RetrieveScirex"}),  # when max_obs_chars is set

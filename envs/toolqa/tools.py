@@ -255,16 +255,16 @@ TOOL_SPECS: list[ToolSpec] = [
 ]
 
 TOOL_NAMES = [t.name for t in TOOL_SPECS]
-SQL_MYSQL_DESCRIPTION = (
-    "Run one SQL SELECT on the tables flights.flights_data, coffee.coffee_data, airbnb.airbnb_data, "
-    "yelp.yelp_data (all columns text, compared as MySQL does: ignoring case, and as numbers against a "
-    "number; flights, coffee, airbnb and yelp alone name the tables too)."
-)
+SQL_MYSQL_NOTE = "; they compare as in MySQL: ignoring case, and as numbers against a number"
+SQL_BARE_NAMES_NOTE = "; flights, coffee, airbnb and yelp alone name the tables too"
 
 
-def tool_specs(answer_var: str = "ans", sql_dialect: str = "sqlite") -> list[ToolSpec]:
+def tool_specs(
+    answer_var: str = "ans", sql_dialect: str = "sqlite", sql_bare_names: bool = False
+) -> list[ToolSpec]:
     """TOOL_SPECS with the PythonInterpreter description naming the configured answer variable and
-    the SQLInterpreter description saying how its comparisons work (`ToolProfile.sql_dialect`)."""
+    the SQLInterpreter description saying how its comparisons work and which table names it takes
+    (`ToolProfile.sql_dialect`, `ToolProfile.sql_bare_names`)."""
     out = []
     for s in TOOL_SPECS:
         if s.name == "PythonInterpreter" and answer_var != "ans":
@@ -275,8 +275,15 @@ def tool_specs(answer_var: str = "ans", sql_dialect: str = "sqlite") -> list[Too
                 s.description.replace("`ans`", f"`{answer_var}`"),
                 {"type": "object", "properties": props, "required": ["Python"]},
             )
-        elif s.name == "SQLInterpreter" and sql_dialect == "mysql":
-            s = ToolSpec(s.name, SQL_MYSQL_DESCRIPTION, s.parameters)
+        elif s.name == "SQLInterpreter" and (sql_dialect == "mysql" or sql_bare_names):
+            notes = (SQL_MYSQL_NOTE if sql_dialect == "mysql" else "") + (
+                SQL_BARE_NAMES_NOTE if sql_bare_names else ""
+            )
+            s = ToolSpec(
+                s.name,
+                s.description.replace("(all columns text)", f"(all columns text{notes})"),
+                s.parameters,
+            )
         out.append(s)
     return out
 

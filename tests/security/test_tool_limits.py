@@ -104,11 +104,11 @@ def test_sql_copy_build_outlasting_a_call(tmp_path, monkeypatch):
     kit = ToolQAToolkit(fresh, sql_timeout=LIMIT)
     real = corpus.sqlite_db
 
-    def slow_copy(r, name, cached_only=False):
+    def slow_copy(r, name, cached_only=False, nocase=False):
         if cached_only:
             return None
         time.sleep(3.0)
-        return real(r, name)
+        return real(r, name, nocase=nocase)
 
     monkeypatch.setattr(corpus, "sqlite_db", slow_copy)
     res, elapsed = _timed(kit, "SQLInterpreter", "SELECT COUNT(*) FROM coffee.coffee_data")

@@ -113,7 +113,7 @@ def test_bad_actions(bad_env, toolqa_root):
     env.reset(seed=0, options={"task_id": "easy-coffee-0000"})
     env.step("SQLInterpreter[SELECT COUNT(*) FROM coffee.coffee_data]")  # build the SQLite copies first
     env.step("SQLInterpreter[SELECT COUNT(*) FROM flights.flights_data]")
-    dbs = [corpus.sqlite_db(toolqa_root, n) for n in ("coffee", "flights")]
+    dbs = [corpus.sqlite_db(toolqa_root, n, nocase=nc) for n in ("coffee", "flights") for nc in (False, True)]
     db_hashes = [hashlib.sha256(p.read_bytes()).hexdigest() for p in dbs]
     cases = _bad_actions(toolqa_root)
     assert len(cases) >= 25

@@ -21,7 +21,11 @@ SQL_ERR = "There is something wrong with the SQL command you send. Please modify
 
 @pytest.fixture
 def kits(toolqa_root):
-    made = {p: ToolQAToolkit(toolqa_root, embedder=hash_embedder, profile=p) for p in ("toolqa", "seer")}
+    """A toolkit per profile, and "sqlite": the ToolQA profile comparing as SQLite does."""
+    profiles = {"toolqa": TOOLQA, "seer": SEER, "sqlite": TOOLQA.replace(sql_dialect="sqlite")}
+    made = {
+        name: ToolQAToolkit(toolqa_root, embedder=hash_embedder, profile=p) for name, p in profiles.items()
+    }
     yield made
     for k in made.values():
         k.close()
@@ -65,7 +69,8 @@ def test_gym_make_defaults_to_toolqa_and_takes_seer(toolqa_root):
             assert info["tool_profile"] == name
             specs = {t.name: t for t in env.unwrapped.tool_specs}
             assert f"`{var}`" in specs["PythonInterpreter"].description
-            assert ("MySQL" in specs["SQLInterpreter"].description) == (name == "seer")
+            sql = specs["SQLInterpreter"].description
+            assert "MySQL" in sql and ("alone name the tables" in sql) == (name == "seer")
         finally:
             env.close()
 
@@ -259,10 +264,11 @@ def test_nodecheck_strips_a_pair_of_quotes_under_seer(kits):
 # --------------------------------------------------------------------------------------- SQL
 
 
-def test_sql_string_comparison_ignores_case_under_seer(kits):
+def test_sql_string_comparison_ignores_case(kits):
+    # both references ran MySQL: the two profiles agree, and SQLite's own comparison differs
     sql = "SELECT COUNT(*) FROM flights.flights_data WHERE Origin = 'atl'"
-    assert _sql(kits["seer"], sql) == "COUNT(*): 50"
-    assert _sql(kits["toolqa"], sql) == "COUNT(*): 0"
+    assert _sql(kits["seer"], sql) == _sql(kits["toolqa"], sql) == "COUNT(*): 50"
+    assert _sql(kits["sqlite"], sql) == "COUNT(*): 0"
     sql = "SELECT COUNT(*) FROM flights.flights_data WHERE Origin IN ('atl', 'mCo') AND Dest LIKE 'm%'"
     assert _sql(kits["seer"], sql) == _sql(
         kits["seer"],
@@ -281,11 +287,11 @@ def test_sql_text_column_against_a_number_compares_numbers(kits, coffee):
         "SELECT COUNT(*) FROM coffee.coffee_data WHERE Close > 99 + 1",
         "SELECT COUNT(*) FROM coffee.coffee_data WHERE Close BETWEEN 100 AND 1e9",
     ):
-        assert _sql(kits["seer"], sql) == f"COUNT(*): {numeric}", sql
-        assert _sql(kits["toolqa"], sql) != f"COUNT(*): {numeric}", sql
+        assert _sql(kits["seer"], sql) == _sql(kits["toolqa"], sql) == f"COUNT(*): {numeric}", sql
+        assert _sql(kits["sqlite"], sql) != f"COUNT(*): {numeric}", sql
     # a quoted number stays a string comparison, as in MySQL
     sql = "SELECT COUNT(*) FROM coffee.coffee_data WHERE Close > '100'"
-    assert _sql(kits["seer"], sql) == _sql(kits["toolqa"], sql) == f"COUNT(*): {textual}"
+    assert _sql(kits["seer"], sql) == _sql(kits["sqlite"], sql) == f"COUNT(*): {textual}"
     # against a subquery's average, a number too
     mean = close.mean()
     sql = "SELECT COUNT(*) FROM coffee.coffee_data WHERE Close > (SELECT AVG(Close) FROM coffee.coffee_data)"
@@ -295,8 +301,8 @@ def test_sql_text_column_against_a_number_compares_numbers(kits, coffee):
 def test_sql_varchar_equals_a_number_as_mysql_converts_it(kits):
     # DepTime is held as text '1123.0'; MySQL compares it with 1123 as numbers
     sql = "SELECT DepTime FROM flights.flights_data WHERE DepTime = 1123 AND Flight_Number_Marketing_Airline = 1575"
-    assert _sql(kits["seer"], sql) == "DepTime: 1123.0"
-    assert _sql(kits["toolqa"], sql) == ""
+    assert _sql(kits["seer"], sql) == _sql(kits["toolqa"], sql) == "DepTime: 1123.0"
+    assert _sql(kits["sqlite"], sql) == ""
     # a missing value '---' reads as 0, as MySQL converts it
     cancelled = _sql(kits["seer"], "SELECT COUNT(*) FROM flights.flights_data WHERE DepTime = '---'")
     assert _sql(kits["seer"], "SELECT COUNT(*) FROM flights.flights_data WHERE DepTime < 1") == cancelled
@@ -304,13 +310,13 @@ def test_sql_varchar_equals_a_number_as_mysql_converts_it(kits):
     # IN over numbers compares numbers
     sql = "SELECT COUNT(*) FROM flights.flights_data WHERE DepTime IN (1123, -1) AND Origin = 'ATL'"
     assert _sql(kits["seer"], sql) == "COUNT(*): 1"
-    assert _sql(kits["toolqa"], sql) == "COUNT(*): 0"
+    assert _sql(kits["sqlite"], sql) == "COUNT(*): 0"
 
 
 def test_sql_division_and_labels_as_written(kits):
     sql = "SELECT COUNT(*) / 8 FROM coffee.coffee_data"
     assert _sql(kits["seer"], sql) == f"COUNT(*) / 8: {N_COFFEE / 8}"
-    assert _sql(kits["toolqa"], sql) == f"COUNT(*) / 8: {N_COFFEE // 8}"
+    assert _sql(kits["sqlite"], sql) == f"COUNT(*) / 8: {N_COFFEE // 8}"
     sql = "SELECT SUM(CASE WHEN Close > 100 THEN 1 ELSE 0 END) AS n, Close > 100 FROM coffee.coffee_data LIMIT 1"
     first = _sql(kits["seer"], sql).split("\n")[0]
     assert first.startswith("n: ") and first.endswith(("Close > 100: 1", "Close > 100: 0"))
@@ -335,7 +341,7 @@ def test_sql_bare_table_names_under_seer(kits):
 
 def test_sql_mysql_strings(kits):
     sql = 'SELECT COUNT(*) FROM coffee.coffee_data WHERE Currency = "usd"'
-    assert _sql(kits["seer"], sql) == f"COUNT(*): {N_COFFEE}"
+    assert _sql(kits["seer"], sql) == _sql(kits["toolqa"], sql) == f"COUNT(*): {N_COFFEE}"
     assert _sql(kits["seer"], "SELECT 'It\\'s' AS s") == "s: It's"
     assert _sql(kits["seer"], "SELECT COUNT(*) FROM coffee # all rows") == f"COUNT(*): {N_COFFEE}"
 
