@@ -6,8 +6,10 @@ SQLAlchemy over sqlite3, with an authorizer and a progress handler; a single slo
 could not be stopped. Ours (`ToolQAToolkit.run("SQLInterpreter", ...)`) sends the query to a warm
 worker process that is killed at the limit. Both read the same SQLite copies of a generated corpus.
 
-Printed: per-call latency p50/p99 for a few realistic queries, both ways, and the ratio; the worker's
-start-up time; the time ours takes to answer a query whose single `instr` call runs ~15 s (the limit
+Printed: per-call latency p50/p99 for a few realistic queries, both ways, and the ratio; the same
+queries and two numeric comparisons read as MySQL (the default: `mysql_to_sqlite` in the worker
+over copies whose text ignores case, as both references' MySQL did) against SQLite's own reading,
+and the rewrite's own cost; the worker's start-up time; the time ours takes to answer a query whose single `instr` call runs ~15 s (the limit
 plus the kill); and what a LoadDB call of a table already loaded costs over the cache lookup itself
 (limits, argument checks, the result cap).
 
@@ -31,6 +33,13 @@ QUERIES = {
     "yelp substring count": (
         "SELECT COUNT(*) FROM yelp.yelp_data WHERE city = '{city}' "
         "AND instr(', ' || categories || ', ', ', Restaurants, ') > 0"
+    ),
+}
+NUMERIC_QUERIES = {  # comparisons MySQL makes numeric: the worker casts the text column
+    "delays over 15 minutes": "SELECT COUNT(*) FROM flights.flights_data WHERE DepDelay > 15",
+    "flight number, date": (
+        "SELECT DepTime FROM flights.flights_data WHERE Flight_Number_Marketing_Airline = {number} "
+        "AND FlightDate = '{flight_date}'"
     ),
 }
 R6 = "replace(" * 6 + "'a'" + ",'a','aaaaaaaaaa')" * 6
@@ -95,6 +104,8 @@ def main() -> int:
     args = ap.parse_args()
 
     from seer_env.envs.toolqa import corpus
+    from seer_env.envs.toolqa.profiles import TOOLQA
+    from seer_env.envs.toolqa.sqlworker import mysql_to_sqlite
     from seer_env.envs.toolqa.synth_corpus import generate_corpus
     from seer_env.envs.toolqa.tools import ToolQAToolkit
 
@@ -107,11 +118,14 @@ def main() -> int:
         "origin": flights.value("Origin", 0),
         "date": coffee.value("Date", coffee.n_rows // 2),
         "city": yelp.value("city", 0),
+        "number": flights.value("Flight_Number_Marketing_Airline", 0),
+        "flight_date": flights.value("FlightDate", 0),
     }
     queries = {k: q.format(**params) for k, q in QUERIES.items()}
+    numeric = {k: q.format(**params) for k, q in NUMERIC_QUERIES.items()}
 
     ref = InProcessSQL(dbs)
-    kit = ToolQAToolkit(root)
+    kit = ToolQAToolkit(root, profile=TOOLQA.replace(sql_dialect="sqlite"))  # the same reading as ref
     for sql in queries.values():  # same answers, and everything warm (worker started, pages cached)
         ours = kit.run("SQLInterpreter", sql)
         assert ours.ok and ours.observation == ref.run(sql), (sql, ours.observation)
@@ -130,6 +144,32 @@ def main() -> int:
             t_ours.append(t2 - t1)
         (r50, r99), (o50, o99) = _stats(t_ref), _stats(t_ours)
         print(f"  {label:<24} {r50:10.0f} / {r99:8.0f} {o50:8.0f} / {o99:7.0f} {o50 / r50:9.2f}x")
+
+    mysql = ToolQAToolkit(root)  # the default profile reads SQL as MySQL
+    print("SQLInterpreter read as MySQL against SQLite's own reading, per call (microseconds, p50 / p99):")
+    print(
+        f"  {'query':<24} {'SQLite reading':>22} {'MySQL reading':>18} {'p50 ratio':>10} {'rewrite p50':>12}"
+    )
+    for label, sql in {**queries, **numeric}.items():
+        assert mysql.run("SQLInterpreter", sql).ok and kit.run("SQLInterpreter", sql).ok, sql
+        t_plain, t_mysql, t_rewrite = [], [], []
+        for _ in range(max(1, args.calls // 10)):
+            t0 = time.perf_counter()
+            kit.run("SQLInterpreter", sql)
+            t1 = time.perf_counter()
+            mysql.run("SQLInterpreter", sql)
+            t2 = time.perf_counter()
+            mysql_to_sqlite(sql)
+            t3 = time.perf_counter()
+            t_plain.append(t1 - t0)
+            t_mysql.append(t2 - t1)
+            t_rewrite.append(t3 - t2)
+        (p50, p99), (m50, m99) = _stats(t_plain), _stats(t_mysql)
+        print(
+            f"  {label:<24} {p50:10.0f} / {p99:8.0f} {m50:8.0f} / {m99:7.0f} {m50 / p50:9.2f}x "
+            f"{_stats(t_rewrite)[0]:10.0f}"
+        )
+    mysql.close()
 
     from seer_env.envs.toolqa.sqlworker import SQLWorker
 
