@@ -433,3 +433,44 @@ def test_gold_python_sets_the_profiles_variable(make_env, toolqa_root):
         call = info["gold"]["chain"][0]
         obs, *_ = env.step(call)
         assert obs == "42", profile
+
+
+def test_synth_envs_take_the_profile_and_replay_their_gold_code(tmp_path):
+    from seer_env.envs.toolqa.synth_env import synth_root
+
+    from seer_env.types import ToolCall
+
+    synth_root("tiny", 3, tmp_path)
+    envs = {
+        p: gym.make(
+            "seer_env:ToolQA-Synth-easy-v0",
+            scale="tiny",
+            seed=3,
+            cache_dir=str(tmp_path),
+            per_template=1,
+            domains=["gsm8k", "coffee"],
+            embedder=hash_embedder,
+            tool_profile=p,
+        )  # fmt: skip
+        for p in ("toolqa", "seer")
+    }
+    try:
+        task_ids = envs["seer"].unwrapped.task_ids
+        assert task_ids == envs["toolqa"].unwrapped.task_ids and task_ids
+        python_steps = 0
+        for tid in task_ids:
+            outputs = {}
+            for p, env in envs.items():
+                _, info = env.reset(options={"task_id": tid, "reveal_gold": True})
+                assert info["tool_profile"] == p
+                outputs[p] = [
+                    env.step(ToolCall.from_dict(c))[0]
+                    for c in info["gold"]["chain"]
+                    if c["name"] == "PythonInterpreter"
+                ]
+            assert outputs["seer"] == outputs["toolqa"], tid
+            python_steps += len(outputs["seer"])
+        assert python_steps > 0
+    finally:
+        for env in envs.values():
+            env.close()
