@@ -102,7 +102,8 @@ class ToolQAEnv(gym.Env):
     Step `info` carries `ok`, `error` (parse, unknown_tool, bad_arguments, tool_error, timeout) and
     `error_kind`: what kind of failure the step was as the profile's reference would have seen it
     (`profiles.ERROR_KINDS`; None when the step worked); `ToolProfile.halting_error_kinds` are the
-    kinds on which that reference ends an episode. Reset `info["tool_profile"]` names the profile.
+    kinds on which that reference ends an episode. Reset `info` names the profile (`tool_profile`)
+    and lists those kinds (`halting_error_kinds`), for a policy that follows the reference's rule.
     """
 
     metadata = {"render_modes": ["ansi"]}
@@ -270,6 +271,7 @@ class ToolQAEnv(gym.Env):
             "query": q.question,
             "python_sandbox": self._toolkit.python_sandbox,
             "tool_profile": self.tool_profile.name,
+            "halting_error_kinds": sorted(self.tool_profile.halting_error_kinds),
         }
         if options.get("reveal_gold"):
             info["gold"] = {

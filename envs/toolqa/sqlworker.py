@@ -17,7 +17,9 @@ What a query can do in the worker:
 - the worker's own progress handler stops a query at the limit; the parent kills the worker
   `KILL_GRACE` seconds later if that did not work;
 - a result is cut while it streams: at `max_rows` rows or `max_bytes` bytes of text, whichever comes
-  first; the parent never reads more than that back.
+  first; the parent never reads more than that back;
+- a request may ask for the query to be read as MySQL would (`mysql_to_sqlite`, below); the
+  rewritten query meets the same authorizer and limits.
 
 The worker process itself (Linux): a fresh `python -I -S -B` with an empty environment, its own
 session, killed if the thread that started it ends; after opening the databases it drops to

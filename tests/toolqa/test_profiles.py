@@ -67,6 +67,7 @@ def test_gym_make_defaults_to_toolqa_and_takes_seer(toolqa_root):
         try:
             _, info = env.reset(options={"task_id": "easy-gsm8k-0000"})
             assert info["tool_profile"] == name
+            assert set(info["halting_error_kinds"]) == get_profile(name).halting_error_kinds
             specs = {t.name: t for t in env.unwrapped.tool_specs}
             assert f"`{var}`" in specs["PythonInterpreter"].description
             sql = specs["SQLInterpreter"].description
