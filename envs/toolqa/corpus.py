@@ -56,6 +56,12 @@ TEXT_FILES = {
     "agenda": ("agenda/agenda_descriptions_merged.jsonl", "event"),
     "scirex": ("scirex/Preprocessed_Scirex.jsonl", "content"),
 }
+# Structured records the corpus texts were written from (`data/raw_data/`): question generators
+# compute gold answers from them; no tool reads them.
+RAW_FILES = {
+    "agenda": ("agenda/agenda_events.jsonl",),
+    "scirex": ("scirex/train.jsonl", "scirex/dev.jsonl", "scirex/test.jsonl"),
+}
 # Which corpus files each question domain needs (gsm8k needs none).
 DOMAIN_FILES = {
     "flight": [TABLE_FILES["flights"]],
@@ -109,6 +115,15 @@ def resolve_root(data_dir: str | os.PathLike | None = None) -> Path | None:
 
 def corpus_dir(root: Path) -> Path:
     return Path(root) / "data" / "external_corpus"
+
+
+def load_raw_records(root: Path, kind: str) -> list[dict]:
+    """Every JSON record of the raw `agenda` or `scirex` files, in file order (read on each call)."""
+    records = []
+    for rel in RAW_FILES[kind]:
+        with open(Path(root) / "data" / "raw_data" / rel, encoding="utf-8") as f:
+            records.extend(json.loads(line) for line in f if line.strip())
+    return records
 
 
 def missing_files(root: Path, domains: list[str]) -> list[str]:
@@ -417,6 +432,12 @@ def parse_table_file(path: Path, name: str) -> Table:
     return Table(name, columns, n_rows, codes, [_obj_array(c) for c in cats])
 
 
+def read_table(root: Path, name: str) -> Table:
+    """The named table parsed afresh: what `load_table` caches, without holding it in the process or
+    on disk (for one-off readers such as the question generator)."""
+    return parse_table_file(corpus_dir(root) / TABLE_FILES[name], name)
+
+
 def load_table(root: Path, name: str, cached_only: bool = False) -> Table | None:
     """The named table (flights/coffee/airbnb/yelp) of the corpus at `root`, parsed once per process.
     With `cached_only`, None unless this process already holds it (never waits)."""
@@ -470,12 +491,18 @@ def load_dblp(root: Path, cached_only: bool = False) -> DBLP | None:
     with _key_lock(("dblp", key)):
         g = _graphs.get(key)
         if g is None:
-            objs = {}
-            for attr, rel in DBLP_FILES.items():
-                with open(base / rel, "rb") as f:
-                    objs[attr] = pickle.load(f)  # the user's own corpus files
-            g = _graphs[key] = DBLP(**objs)
+            g = _graphs[key] = read_dblp(root)
         return g
+
+
+def read_dblp(root: Path) -> DBLP:
+    """The six DBLP objects unpickled afresh: what `load_dblp` caches, without holding them in the
+    process (for one-off readers such as the question generator)."""
+    objs = {}
+    for attr, rel in DBLP_FILES.items():
+        with open(corpus_dir(root) / rel, "rb") as f:
+            objs[attr] = pickle.load(f)  # the user's own corpus files
+    return DBLP(**objs)
 
 
 # ---------------------------------------------------------------------------------- retrievers
@@ -612,6 +639,14 @@ def sql_column_names(name: str, columns: list[str]) -> list[str]:
     return out
 
 
+def sql_cell(name: str, value: str) -> str:
+    """A cell of table `name` as the reference's MySQL copy holds it: missing values `---`, yelp and
+    airbnb values cut to 250 characters."""
+    if value == "nan" or (value == "None" and name == "yelp"):
+        return "---"
+    return value[:250] if name in ("yelp", "airbnb") else value
+
+
 def sqlite_db(root: Path, name: str, cached_only: bool = False, nocase: bool = False) -> Path | None:
     """A read-only SQLite copy of a table as the reference's MySQL database holds it: every column text,
     missing values `---`, yelp/airbnb values cut to 250 characters. Built on first use, then cached
@@ -637,12 +672,7 @@ def sqlite_db(root: Path, name: str, cached_only: bool = False, nocase: bool = F
             tmp = target.with_suffix(f".tmp{os.getpid()}-{threading.get_ident()}")
             tmp.unlink(missing_ok=True)
             cols = sql_column_names(name, table.columns)
-            missing = {"nan", "None"} if name == "yelp" else {"nan"}
-            cut = 250 if name in ("yelp", "airbnb") else None
-            cats = []
-            for c in table.cats:
-                a = np.array(["---" if s in missing else (s[:cut] if cut else s) for s in c], dtype=object)
-                cats.append(a)
+            cats = [np.array([sql_cell(name, s) for s in c], dtype=object) for c in table.cats]
             con = sqlite3.connect(tmp)
             try:
                 kind = "TEXT COLLATE NOCASE" if nocase else "TEXT"
