@@ -11,7 +11,6 @@ import logging
 from typing import Any
 
 from seer_env.agents.base import Policy
-
 from seer_env.types import ToolCall
 
 log = logging.getLogger(__name__)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from seer_env.agents.base import Policy
 
+from seer_env.agents.base import Policy
 from seer_env.spaces import ToolCallSpace
 from seer_env.types import ToolCall, ToolSpec
 

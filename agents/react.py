@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from seer_env.actions import ActionParseError, parse_action_with_thought
 from seer_env.agents.base import Policy
 from seer_env.agents.prompts import (
     react_prompt,
     react_system_prompt,
     tool_specs_from_info,
 )
-
-from seer_env.actions import ActionParseError, parse_action_with_thought
 from seer_env.llm import LLMClient, LLMResponse, Usage
 from seer_env.runner import StopEpisode
 from seer_env.types import Step, ToolCall, ToolSpec

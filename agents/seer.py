@@ -39,7 +39,6 @@ from seer_env.agents.prompts import (
     solver_prompt,
 )
 from seer_env.agents.react import LLMPolicy, make_client, truncate
-
 from seer_env.llm import LLMClient
 from seer_env.types import Step, ToolCall, Trajectory
 

@@ -30,6 +30,7 @@ import sys
 import time
 
 import numpy as np
+
 from seer_env.pool.index import VectorIndex
 from seer_env.pool.scoring import exact_cosines
 from seer_env.pool.types import RecallWeights
@@ -328,7 +329,6 @@ def bench_add(args) -> None:
 
     from seer_env.pool import ExperienceMemory
     from seer_env.pool.seeds import seed_trajectories
-
     from seer_env.types import Trajectory
 
     seeds = seed_trajectories("toolqa")

@@ -97,9 +97,9 @@ def fresh_memory(base: Path, embedder):
 def reference_loop(env_id, env_kwargs, ids, client, memory) -> float:
     """One question after another, every call blocking: the shape of the reference's tdqa.py loop."""
     import gymnasium as gym
+
     from seer_env.agents import SyncPolicy
     from seer_env.agents.seer import SeerPolicy
-
     from seer_env.runner import StopEpisode
     from seer_env.types import Step, Trajectory
 
@@ -137,7 +137,6 @@ def reference_loop(env_id, env_kwargs, ids, client, memory) -> float:
 
 def run_runner(env_id, env_kwargs, ids, client, memory, concurrency, out: Path, profile=False):
     from seer_env.agents.seer import SeerPolicy
-
     from seer_env.runner import PolicyEntry, Runner
 
     entry = PolicyEntry("seer", lambda _env: SeerPolicy(client, memory), model=client.model, accumulates=True)
@@ -285,9 +284,8 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
-    from seer_env.pool.embedder import as_embedder
-
     from seer_env.llm import LLMClient, preload
+    from seer_env.pool.embedder import as_embedder
     from seer_env.runner_cli import parse_price
     from tests.harness.scripted import ScriptedModel
 

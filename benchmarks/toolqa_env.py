@@ -191,6 +191,7 @@ def main() -> int:
     args = ap.parse_args()
 
     import pandas as pd
+
     from seer_env.agents.oracle import OraclePolicy
     from seer_env.envs.toolqa.env import ToolQAEnv
     from seer_env.envs.toolqa.synth_corpus import generate_corpus

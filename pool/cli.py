@@ -84,6 +84,7 @@ def _stats(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from rich.console import Console
+
     from seer_env.pool.io import export_jsonl, export_reference
 
     with _open(args) as mem:
@@ -94,6 +95,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     from rich.console import Console
+
     from seer_env.pool import PoolFrozenError
     from seer_env.pool.io import import_jsonl, import_reference
 

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
+
 from seer_env.pool.scoring import coverage, exact_cosines, intent_matches
 from seer_env.pool.types import RecallWeights
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from seer_env.pool.render import render_experience
-
 from seer_env.types import Step, ToolCall, Trajectory
 
 log = logging.getLogger(__name__)

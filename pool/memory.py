@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from seer_env.pool.embedder import Embedder, TextEmbedder, as_embedder, normalise
 from seer_env.pool.index import VectorIndex
 from seer_env.pool.render import render_steps
 from seer_env.pool.scoring import coverage, intent_matches
 from seer_env.pool.store import SCHEMA_VERSION, Row, Store, content_hash, safe_url
 from seer_env.pool.types import EmbedderMismatchError, Experience, PoolFrozenError, Recalled, RecallWeights
-
 from seer_env.types import Step, Trajectory
 
 log = logging.getLogger(__name__)
@@ -436,8 +436,9 @@ class ExperienceMemory:
         return out
 
     def _existing_hashes(self, ns: str, hashes: list[str]) -> set[str]:
-        from seer_env.pool.store import experiences
         from sqlalchemy import select
+
+        from seer_env.pool.store import experiences
 
         with self.store._read() as conn:
             return {

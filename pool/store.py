@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from seer_env.pool.types import PoolFrozenError, SchemaVersionError
 from sqlalchemy import (
     Boolean,
     Column,
@@ -50,6 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
+from seer_env.pool.types import PoolFrozenError, SchemaVersionError
 from seer_env.types import Step
 
 log = logging.getLogger(__name__)

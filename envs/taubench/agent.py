@@ -36,7 +36,6 @@ from typing import Any
 
 from seer_env.envs.taubench._compat import TauBenchNotInstalled, require_tau_bench
 from seer_env.envs.taubench.intents import intent_of, parse_intent, state_changing_tools
-
 from seer_env.types import Step, ToolCall, Trajectory
 
 log = logging.getLogger(__name__)

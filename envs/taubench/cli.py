@@ -79,6 +79,7 @@ def _csv(text: str | None) -> list[str] | None:
 def run_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
+
     from seer_env.envs.taubench._compat import TauBenchNotInstalled
     from seer_env.envs.taubench.runner import TauRunOptions, run_tau
 

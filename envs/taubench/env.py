@@ -35,11 +35,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
+
+from seer_env.actions import ActionParseError, parse_action
 from seer_env.envs.taubench._compat import require_tau_bench
 from seer_env.envs.taubench.intents import intent_of, state_changing_tools
 from seer_env.envs.taubench.users import OFFLINE_STRATEGIES, ScriptedUser, offline_factory, user_override
-
-from seer_env.actions import ActionParseError, parse_action
 from seer_env.spaces import TextObservation, ToolCallSpace
 from seer_env.types import ToolCall, ToolSpec
 

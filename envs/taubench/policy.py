@@ -19,7 +19,6 @@ from typing import Any
 from seer_env.agents.base import Policy
 from seer_env.envs.taubench.agent import RESPOND, SeerTauAgent
 from seer_env.envs.taubench.intents import intent_of
-
 from seer_env.types import Step, ToolCall, Trajectory
 
 log = logging.getLogger(__name__)

@@ -77,6 +77,7 @@ def add_parser(subparsers) -> None:
 def _synth(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     from seer_env.envs.toolqa.synth_corpus import generate_corpus
     from seer_env.envs.toolqa.synth_questions import generate_questions, write_questions
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+
+from seer_env.actions import ActionParseError, parse_action_with_thought
 from seer_env.envs.toolqa import corpus as _corpus
 from seer_env.envs.toolqa.profiles import DEFAULT_PROFILE, ToolProfile, resolve_profile
 from seer_env.envs.toolqa.questions import DOMAINS, Question, load_questions
@@ -28,8 +30,6 @@ from seer_env.envs.toolqa.tools import (
     ToolQAToolkit,
     tool_specs,
 )
-
-from seer_env.actions import ActionParseError, parse_action_with_thought
 from seer_env.spaces import TextObservation, ToolCallSpace
 from seer_env.types import ToolCall
 

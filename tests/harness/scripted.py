@@ -17,7 +17,6 @@ from collections import Counter
 from typing import Any
 
 from seer_env.agents.prompts import CALL_BEGIN, CALL_END, CLASSIFY_MARKER, END_OF_EXAMPLES
-
 from seer_env.types import ToolCall
 from tests.harness.fake_server import prompt_text
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from seer_env.agents.seer import open_memory
 
+from seer_env.agents.seer import open_memory
 from seer_env.report import make_report, pass_hat_k
 from seer_env.runner import read_records, select_tasks
 from tests.harness import tiny_env

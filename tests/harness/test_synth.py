@@ -9,9 +9,9 @@ from pathlib import Path
 
 import gymnasium as gym
 import pytest
+
 from seer_env.agents.prompts import EXAMPLES_HEADER
 from seer_env.agents.seer import open_memory
-
 from seer_env.runner import select_tasks
 from seer_env.types import ToolCall
 from tests.harness.helpers import run_policies, solver_prompts

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from seer_env.pool import ExperienceMemory
 
+from seer_env.pool import ExperienceMemory
 from tests.pool.fakes import HashEmbedder
 
 REPO = Path(__file__).resolve().parents[2]

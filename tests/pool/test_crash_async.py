@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from seer_env.pool import ExperienceMemory
 
+from seer_env.pool import ExperienceMemory
 from tests.pool.fakes import HashEmbedder, make_traj
 from tests.pool.workers import check_experience
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from seer_env.pool import ExperienceMemory, RecallWeights
 from seer_env.pool.scoring import coverage, seer_score
-
 from seer_env.types import Step, ToolCall, Trajectory
 from tests.pool.fakes import HashEmbedder
 

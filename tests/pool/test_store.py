@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import update
+
 from seer_env.pool import EmbedderMismatchError, ExperienceMemory, PoolFrozenError, SchemaVersionError
 from seer_env.pool.io import (
     export_jsonl,
@@ -16,8 +18,6 @@ from seer_env.pool.io import (
 from seer_env.pool.render import OMITTED, render_exemplars, render_experience, render_step
 from seer_env.pool.seeds import seed_trajectories
 from seer_env.pool.store import SCHEMA_VERSION, Store, pool_meta
-from sqlalchemy import update
-
 from seer_env.types import Step, ToolCall
 from tests.pool.fakes import HashEmbedder, make_traj
 

@@ -9,7 +9,6 @@ import time
 from seer_env.pool import ExperienceMemory
 from seer_env.pool.render import render_steps
 from seer_env.pool.store import content_hash
-
 from tests.pool.fakes import HashEmbedder, make_traj
 
 

@@ -14,11 +14,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from seer_env.agents.oracle import OraclePolicy
 from seer_env.envs.toolqa.scoring import exact_match, normalize_answer
 from seer_env.envs.toolqa.synth_corpus import AIRBNB_COLUMNS, FLIGHT_COLUMNS, generate_corpus
 from seer_env.envs.toolqa.synth_questions import QUESTION_DOMAINS, TEMPLATES, generate_questions, templates
-
 from seer_env.types import ToolCall
 from tests.synth.conftest import PER_TEMPLATE, SEEDS
 from tests.synth.helpers import OFFICIAL_QUESTIONS, HashEmbedder, tree_digest
@@ -315,6 +315,7 @@ def test_synth_env_builds_once_pickles_and_reuses(tmp_path):
 def test_synth_env_under_async_vector_env(tmp_path):
     import gymnasium as gym
     from gymnasium.vector import AsyncVectorEnv
+
     from seer_env.envs.toolqa.synth_env import synth_root
 
     synth_root("tiny", 6, tmp_path)

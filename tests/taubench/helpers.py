@@ -8,8 +8,9 @@ STOP = "###STOP###"
 
 
 def all_tasks(env_name: str, split: str) -> list[Any]:
-    from seer_env.envs.taubench.users import offline_factory, user_override
     from tau_bench.envs import get_env
+
+    from seer_env.envs.taubench.users import offline_factory, user_override
 
     with user_override(offline_factory()):
         return list(get_env(env_name, "scripted", "m", split, task_index=0).tasks)

@@ -18,8 +18,9 @@ def _agent(env, memory, split, model="seerscripted/oracle", **kw):
 
 
 def test_agent_subclasses_tau_bench_agent():
-    from seer_env.envs.taubench.agent import SeerTauAgent
     from tau_bench.agents.base import Agent
+
+    from seer_env.envs.taubench.agent import SeerTauAgent
 
     assert issubclass(SeerTauAgent, Agent)
 
@@ -102,7 +103,6 @@ def test_step_cap_ends_with_reward_zero(llm, tmp_path):
 def test_seer_policy_plays_through_the_harness_runner(llm, tmp_path):
     """The same agent logic as a seer-env Policy, run by `seer-env run`'s Runner on TauBench-retail-v0."""
     from seer_env.envs.taubench.policy import SeerTauPolicy
-
     from seer_env.llm import LLMClient
     from seer_env.runner import PolicyEntry, Runner, read_records, run_sync
 

@@ -62,9 +62,10 @@ def test_gold_actions_replayed_give_reward_one(env_name, split):
 
 def _tau_do_nothing_reward(env_name: str, split: str, idx: int, message: str) -> float:
     """τ-bench's own reward for an agent that only answers once, on a raw τ-bench Env."""
-    from seer_env.envs.taubench.users import ScriptedUser, offline_factory, user_override
     from tau_bench.envs import get_env
     from tau_bench.types import Action
+
+    from seer_env.envs.taubench.users import ScriptedUser, offline_factory, user_override
 
     with user_override(offline_factory()):
         tau = get_env(env_name, "scripted", "m", split, task_index=idx)

@@ -33,6 +33,7 @@ def _parse_results(path):
 def test_run_through_tau_bench_runner_accumulates_from_train_only(llm, tmp_path):
     import tau_bench.envs.base as base
     import tau_bench.run as run_mod
+
     from seer_env.envs.taubench.runner import run_tau
 
     factory, load_user = run_mod.agent_factory, base.load_user
@@ -67,9 +68,10 @@ def test_failed_episodes_are_recorded_not_added(llm, tmp_path):
 
 
 def test_pass_hat_k_matches_tau_bench_display_metrics(capsys):
-    from seer_env.envs.taubench.runner import pass_hat_k
     from tau_bench.run import display_metrics
     from tau_bench.types import EnvRunResult
+
+    from seer_env.envs.taubench.runner import pass_hat_k
 
     rng = random.Random(0)
     results = [
@@ -233,9 +235,8 @@ def test_seer_env_run_plays_taubench_tasks(tmp_path):
 
 def test_seer_env_run_with_seer_tau_policy(llm, tmp_path):
     """`seer-env run --policy seer-tau` builds SEER-τ from the registry, with its own pool namespace."""
-    from seer_env.pool import ExperienceMemory
-
     from seer_env.cli import main
+    from seer_env.pool import ExperienceMemory
     from seer_env.runner import read_records
 
     out, pool = tmp_path / "run", tmp_path / "pool.sqlite"

@@ -8,8 +8,8 @@ import json
 import time
 
 import pytest
-from seer_env.envs.toolqa import corpus
 
+from seer_env.envs.toolqa import corpus
 from tests.toolqa.conftest import corpus_hashes
 
 LIMIT = 2.0  # the python / SQL time limits of the env under test

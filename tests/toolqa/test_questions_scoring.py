@@ -4,9 +4,9 @@ import math
 from collections import Counter
 
 import pytest
+
 from seer_env.envs.toolqa.questions import Question, load_questions, save_questions
 from seer_env.envs.toolqa.scoring import normalize_answer, numeric_match, score_answer
-
 from seer_env.types import ToolCall
 from tests.toolqa.conftest import OFFICIAL_QUESTIONS
 

@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
 from seer_env.envs.toolqa import sandbox
 from seer_env.envs.toolqa.sandbox import run_python
 

@@ -9,10 +9,10 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+
 from seer_env.envs.toolqa import corpus
 from seer_env.envs.toolqa import tools as T
 from seer_env.envs.toolqa.tools import TOOL_SPECS, ToolQAToolkit, calculate
-
 from tests.toolqa.fixture import AGENDA, SCIREX, TITLE1, TITLE2, hash_embedder
 
 
