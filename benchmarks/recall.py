@@ -327,6 +327,7 @@ def bench_add(args) -> None:
     """Experiences per second through ExperienceMemory.add_many (embedding included)."""
     import tempfile
 
+    from seer_env.embedding import HashEmbedder
     from seer_env.pool import ExperienceMemory
     from seer_env.pool.seeds import seed_trajectories
     from seer_env.types import Trajectory
@@ -340,17 +341,8 @@ def bench_add(args) -> None:
         d["task_id"] = f"t{i}"
         trajs.append(Trajectory.from_dict(d))
 
-    class CheapEmbedder:
-        """Stands in for the model to show the store's own cost: one fixed random unit vector per text."""
-
-        name, dim = "cheap", DIM
-
-        def encode(self, texts):
-            rng = np.random.default_rng(abs(hash(tuple(texts))) % 2**32)
-            v = rng.standard_normal((len(texts), DIM)).astype(np.float32)
-            return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-    for label, embedder in (("store only, no model", CheapEmbedder()), ("packaged MiniLM", None)):
+    cheap = HashEmbedder(DIM, name="cheap", mode="text")  # shows the store's own cost: no model
+    for label, embedder in (("store only, no model", cheap), ("packaged MiniLM", None)):
         d = tempfile.mkdtemp()
         mem = ExperienceMemory(os.path.join(d, "p.sqlite"), embedder=embedder)
         mem.embed(["warm up"])

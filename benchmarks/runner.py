@@ -279,13 +279,13 @@ def main() -> None:
         choices=("minilm", "hash"),
         default="minilm",
         help="the pool's embedder: the packaged MiniLM (real recall cost) or a hashed bag of words "
-        "(tests/harness/conftest.py; isolates the harness from embedding CPU)",
+        "(seer_env.embedding.HashEmbedder; isolates the harness from embedding CPU)",
     )
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
+    from seer_env.embedding import as_embedder
     from seer_env.llm import LLMClient, preload
-    from seer_env.pool.embedder import as_embedder
     from seer_env.runner_cli import parse_price
     from tests.harness.scripted import ScriptedModel
 
@@ -299,9 +299,9 @@ def main() -> None:
     server, base = start_server(answers_file, args.latency)
     preload()
     if args.embedder == "hash":
-        from tests.harness.conftest import HashEmbedder
+        from seer_env.embedding import HashEmbedder
 
-        embedder = HashEmbedder()
+        embedder = HashEmbedder(64)
     else:
         embedder = as_embedder(None)
     embedder.encode(["warm up"])

@@ -153,26 +153,6 @@ class RefTools:
         )
 
 
-class HashEmbedder:
-    """A hashed bag of words (`texts -> float32 rows`): retrieval without model cost, same for both sides."""
-
-    dim = 1024
-
-    def __call__(self, texts):
-        import hashlib
-        import re
-
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for tok in re.findall(r"[a-z0-9]+", t.lower()):
-                out[
-                    i,
-                    int.from_bytes(hashlib.blake2b(tok.encode(), digest_size=4).digest(), "little")
-                    % self.dim,
-                ] += 1
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
-
-
 def _arg(call) -> str:
     return ", ".join(str(v) for v in call.arguments.values())
 
@@ -198,7 +178,9 @@ def main() -> int:
     from seer_env.envs.toolqa.synth_questions import generate_questions, templates
 
     if args.embedder == "hash":
-        embed = HashEmbedder()
+        from seer_env.embedding import HashEmbedder
+
+        embed = HashEmbedder(1024)
     else:
         from seer_env.embedding import embed
     root = args.workdir or Path(tempfile.mkdtemp(prefix="toolqa-env-bench-"))

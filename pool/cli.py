@@ -45,8 +45,8 @@ def add_parser(subparsers) -> None:
 
 
 def _open(args, **kw):
+    from seer_env.embedding import ModelEmbedder
     from seer_env.pool import ExperienceMemory
-    from seer_env.pool.embedder import Embedder
     from seer_env.pool.store import Store
 
     ns = args.namespace if args.namespace != "*" else "toolqa"
@@ -56,7 +56,7 @@ def _open(args, **kw):
         store = Store(args.url)
         stored = store.get_meta("embedder")
         store.close()
-        embedder = Embedder(stored) if stored else None
+        embedder = ModelEmbedder(stored) if stored else None
     return ExperienceMemory(args.url, embedder=embedder, namespace=ns, allowed_splits=None, **kw)
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from seer_env.pool.embedder import Embedder, TextEmbedder, as_embedder, normalise
+from seer_env.embedding import ModelEmbedder, TextEmbedder, as_embedder, normalise
 from seer_env.pool.index import VectorIndex
 from seer_env.pool.render import render_steps
 from seer_env.pool.scoring import coverage, intent_matches
@@ -147,9 +147,11 @@ class ExperienceMemory:
         self._threads = threads
 
         stored_name = self.store.get_meta("embedder")
-        # our own Embedder loads its model to learn the dimension: trust the stored one when the names
-        # match (a wrong one still fails at the first encode); injected embedders are asked directly
-        known_dim = self.embedder._dim if isinstance(self.embedder, Embedder) else int(self.embedder.dim)
+        # a model embedder loads its model to learn the dimension: trust the stored one when the names
+        # match (a wrong one still fails at the first encode); other embedders are asked directly
+        known_dim = (
+            self.embedder.known_dim if isinstance(self.embedder, ModelEmbedder) else int(self.embedder.dim)
+        )
         stored_dim = int(self.store.get_meta("dim") or 0)
         if stored_name is not None and stored_name == self.embedder.name and known_dim in (None, stored_dim):
             self.dim = stored_dim

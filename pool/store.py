@@ -8,17 +8,12 @@ none. SQLite files run in WAL mode with a busy timeout, and writes take the lock
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not on Windows
-    fcntl = None
 import json
 import logging
 import os
 import tempfile
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
@@ -49,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
+from seer_env.files import FileLock
 from seer_env.pool.types import PoolFrozenError, SchemaVersionError
 from seer_env.types import Step
 
@@ -194,14 +190,11 @@ class Store:
         self.url = resolve_url(url)
         u = make_url(self.url)
         self.dialect = u.get_backend_name()
-        self._thread_lock = threading.RLock()
-        self._lock_path = None
-        self._lock_fd: int | None = None
-        self._lock_pid = 0
+        self._writer_lock: FileLock | None = None
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(u)
-            if fcntl is not None and u.database and u.database != ":memory:":
-                self._lock_path = u.database + ".writelock"
+            if u.database and u.database != ":memory:":
+                self._writer_lock = FileLock(u.database + ".writelock")
         else:
             self.engine = create_engine(u, pool_pre_ping=True)
         self._init_schema()
@@ -243,28 +236,11 @@ class Store:
         The OS drops the lock when a process dies, so a killed writer never blocks the others.
         """
         with (
-            self._writer_turn(),
+            self._writer_lock or contextlib.nullcontext(),
             self.engine.connect().execution_options(seer_write=True) as conn,
             conn.begin(),
         ):
             yield conn
-
-    @contextmanager
-    def _writer_turn(self):
-        if self._lock_path is None:
-            yield
-            return
-        with self._thread_lock:
-            # opened once per process (an open per write showed in the pool's profile); a forked child
-            # opens its own, since a shared open file would share the lock with the parent
-            if self._lock_fd is None or self._lock_pid != os.getpid():
-                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-                self._lock_pid = os.getpid()
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def _read(self):
         return self.engine.connect()
@@ -512,7 +488,5 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
-        with self._thread_lock:
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)
-                self._lock_fd = None
+        if self._writer_lock is not None:
+            self._writer_lock.close()

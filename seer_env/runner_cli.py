@@ -68,7 +68,7 @@ def build_policy_entries(
 
     def get_embedder() -> Any:
         if not shared_embedder:
-            from seer_env.pool.embedder import as_embedder
+            from seer_env.embedding import as_embedder
 
             shared_embedder.append(as_embedder(embedder))
         return shared_embedder[0]

@@ -19,19 +19,17 @@ import json
 import logging
 import os
 import pickle
-import shutil
 import sqlite3
-import tempfile
 import threading
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from seer_env.embedding import cache_dir
+from seer_env.embedding import CallableEmbedder, TextEmbedder, as_embedder
+from seer_env.files import atomic_build, cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -147,22 +145,6 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _atomic_dir(target: Path, fill: Callable[[Path], None]) -> Path:
-    """Build a folder in a temp sibling and rename it into place (safe across processes)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
-    try:
-        fill(tmp)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if not target.exists():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
 
 
 # --------------------------------------------------------------------------------------- tables
@@ -403,7 +385,7 @@ def _write_table_cache(target: Path, name: str, columns, n_rows, codes, cats) ->
         with open(tmp / "meta.json", "w", encoding="utf-8") as f:
             json.dump({"name": name, "columns": columns, "n_rows": n_rows}, f, ensure_ascii=False)
 
-    _atomic_dir(target, fill)
+    atomic_build(target, fill)
 
 
 def _obj_array(strings: list[str]) -> np.ndarray:
@@ -526,26 +508,23 @@ def load_texts(root: Path, kind: str) -> list[str]:
     return texts
 
 
-Embedder = Callable[[list[str]], np.ndarray]
-
-
 class Retriever:
     """Top-k nearest texts by cosine similarity of normalised embeddings (a faiss inner-product index)."""
 
-    def __init__(self, texts: list[str], index: Any, embed_fn: Embedder):
+    def __init__(self, texts: list[str], index: Any, embedder: TextEmbedder):
         self.texts = texts
         self.index = index
-        self.embed_fn = embed_fn
+        self.embedder = embedder
         self.warm = False
 
     def warm_up(self) -> None:
         """Embed one text once, so a model that loads lazily is loaded before the first query."""
         if not self.warm:
-            self.embed_fn(["warm-up"])
+            self.embedder.encode(["warm-up"])
             self.warm = True
 
     def query(self, text: str, k: int = 3) -> list[str]:
-        q = np.ascontiguousarray(self.embed_fn([text]), dtype=np.float32)
+        q = np.ascontiguousarray(self.embedder.encode([text]), dtype=np.float32)
         k = min(k, len(self.texts))
         if k == 0:
             return []
@@ -553,23 +532,20 @@ class Retriever:
         return [self.texts[i] for i in ids[0] if i >= 0]
 
 
-def _embed_fn(embedder: str | Embedder | None) -> tuple[Embedder, str | None]:
-    """A callable embedding texts and the label to key its disk cache (None: do not cache)."""
-    if callable(embedder):
-        return embedder, getattr(embedder, "label", None)
-    from seer_env.embedding import embed, model_label
-
-    return (lambda texts: embed(texts, model=embedder)), model_label(embedder)
+def _cache_label(embedder: TextEmbedder) -> str | None:
+    """The name that keys an embedder's vectors on disk (None: an unnamed function, kept in memory only)."""
+    if isinstance(embedder, CallableEmbedder) and not embedder.stable_name:
+        return None
+    return embedder.name
 
 
-def load_retriever(
-    root: Path, kind: str, embedder: str | Embedder | None = None, cached_only: bool = False
-) -> Retriever | None:
+def load_retriever(root: Path, kind: str, embedder: Any = None, cached_only: bool = False) -> Retriever | None:
     """The retriever over agenda or scirex texts; its index is built once and cached on disk,
     keyed by embedding model and the corpus file's content hash (`cached_only`: as in `load_table`)."""
     rel, _ = TEXT_FILES[kind]
     path = corpus_dir(root) / rel
-    fn, label = _embed_fn(embedder)
+    emb = as_embedder(embedder)
+    label = _cache_label(emb)
     mem_key = (_file_key(path), label if label is not None else id(embedder))
     r = _retrievers.get(mem_key)
     if r is not None or cached_only:
@@ -593,8 +569,8 @@ def load_retriever(
                         index = None
         if index is None:
             log.info("embedding %d %s texts for the retriever index", len(texts), kind)
-            vecs = np.ascontiguousarray(fn(texts), dtype=np.float32)
-            dim = vecs.shape[1] if vecs.ndim == 2 and vecs.shape[0] else len(fn(["x"])[0])
+            vecs = np.ascontiguousarray(emb.encode(texts), dtype=np.float32)
+            dim = vecs.shape[1] if vecs.ndim == 2 and vecs.shape[0] else int(emb.dim)
             index = faiss.IndexFlatIP(dim)
             if len(texts):
                 index.add(vecs)
@@ -606,7 +582,7 @@ def load_retriever(
                     os.replace(tmp, cache_file)
                 except OSError as exc:
                     log.warning("cannot cache retriever index: %s", exc)
-        r = _retrievers[mem_key] = Retriever(texts, index, fn)
+        r = _retrievers[mem_key] = Retriever(texts, index, emb)
         return r
 
 

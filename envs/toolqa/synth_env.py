@@ -1,65 +1,34 @@
 """Entry point of `ToolQA-Synth-easy-v0` / `ToolQA-Synth-hard-v0`: a generated corpus, no download.
 
 On first use the corpus (and the question files) are generated into
-`seer_env.embedding.cache_dir()/toolqa-synth/<scale>-<seed>-v<SYNTH_VERSION>` (or `cache_dir`), built in a temporary sibling
+`seer_env.files.cache_dir()/toolqa-synth/<scale>-<seed>-v<SYNTH_VERSION>` (or `cache_dir`), built in a temporary sibling
 folder and renamed into place under a lock file, so parallel processes never both build nor see a half-built
 folder; later uses reuse it. The env is a plain `ToolQAEnv` over that folder.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from seer_env.files import atomic_build
+from seer_env.files import cache_dir as seer_cache_dir
 
 log = logging.getLogger(__name__)
 
 DONE_MARK = ".complete"
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path):
-    """An exclusive inter-process lock (fcntl where available, else best effort)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    f = open(path, "a+")
-    try:
-        try:
-            import fcntl
-
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        except ImportError:  # pragma: no cover - non-POSIX
-            pass
-        yield
-    finally:
-        with contextlib.suppress(Exception):
-            import fcntl
-
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-        f.close()
-
-
 def _build_once(target: Path, fill) -> Path:
     """Run `fill(tmp_dir)` and rename the result to `target`, once across processes."""
-    if (target / DONE_MARK).is_file():
-        return target
-    with _file_lock(target.with_name(target.name + ".lock")):
-        if (target / DONE_MARK).is_file():
-            return target
-        if target.exists():  # a leftover without the mark: rebuild
-            shutil.rmtree(target, ignore_errors=True)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-build-", dir=target.parent))
-        try:
-            fill(tmp)
-            (tmp / DONE_MARK).write_text("ok\n")
-            os.rename(tmp, target)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
+
+    def fill_and_mark(tmp: Path) -> None:
+        fill(tmp)
+        (tmp / DONE_MARK).write_text("ok\n")
+
+    return atomic_build(target, fill_and_mark, check=DONE_MARK, lock=True)
 
 
 def synth_root(scale: str = "small", seed: int = 0, cache_dir: str | os.PathLike | None = None) -> Path:
@@ -67,12 +36,7 @@ def synth_root(scale: str = "small", seed: int = 0, cache_dir: str | os.PathLike
     from seer_env.envs.toolqa.synth_corpus import SYNTH_VERSION, generate_corpus
     from seer_env.envs.toolqa.synth_questions import generate_questions, write_questions
 
-    if cache_dir is None:
-        from seer_env.embedding import cache_dir as seer_cache
-
-        base = seer_cache() / "toolqa-synth"
-    else:
-        base = Path(cache_dir)
+    base = seer_cache_dir() / "toolqa-synth" if cache_dir is None else Path(cache_dir)
     target = base / f"{scale}-{seed}-v{SYNTH_VERSION}"
 
     def fill(tmp: Path) -> None:

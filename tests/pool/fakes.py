@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import random
 
-import numpy as np
-
+from seer_env.embedding import HashEmbedder as _HashEmbedder
 from seer_env.types import Step, ToolCall, Trajectory
 
 
-class HashEmbedder:
-    """Stands in for `seer_env.pool.embedder.Embedder` (a sentence-transformers model).
-
-    Same API (`name`, `dim`, `encode(texts) -> float32 (n, dim)` with unit rows); each text maps to a
-    fixed pseudo-random unit vector derived from its SHA-256, so equal texts embed equally and the
-    vectors of different texts are nearly orthogonal. No model is loaded.
-    """
+class HashEmbedder(_HashEmbedder):
+    """The pool tests' embedder: one pseudo-random unit vector per text (equal texts embed equally,
+    different ones are nearly orthogonal); no model is loaded."""
 
     def __init__(self, dim: int = 32, name: str = "hash-embedder"):
-        self.name = name
-        self._dim = dim
-
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        out = np.empty((len(texts), self._dim), dtype=np.float32)
-        for i, t in enumerate(texts):
-            seed = int.from_bytes(hashlib.sha256(t.encode("utf-8")).digest()[:8], "little")
-            v = np.random.default_rng(seed).standard_normal(self._dim)
-            out[i] = v / np.linalg.norm(v)
-        return out
+        super().__init__(dim, name=name, mode="text")
 
 
 TOOLS = [

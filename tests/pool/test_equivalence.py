@@ -7,9 +7,9 @@ import random
 import numpy as np
 import pytest
 
+from seer_env.embedding import normalise
 from seer_env.pool import ExperienceMemory, RecallWeights
 from seer_env.pool import index as index_mod
-from seer_env.pool.embedder import normalise
 from seer_env.pool.index import VectorIndex
 from seer_env.pool.render import render_steps
 from seer_env.pool.scoring import exact_cosines

@@ -25,33 +25,13 @@ def make_env(env_name: str = "retail", split: str = "test", **kwargs: Any):
     return gym.make(f"TauBench-{env_name}-v0", task_split=split, **kwargs)
 
 
-class HashEmbedder:
-    """A tiny bag-of-words embedder (hashed tokens), standing in for sentence-transformers in tests."""
-
-    name = "test-hash-bow-64"
-    dim = 64
-
-    def encode(self, texts: list[str]):
-        import re
-        import zlib
-
-        import numpy as np
-
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, text in enumerate(texts):
-            for tok in re.findall(r"\w+", text.lower()):
-                out[i, zlib.crc32(tok.encode()) % self.dim] += 1.0
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return out / norms
-
-
 def make_memory(tmp_path, env_name: str = "retail", allowed_splits=("train",)):
+    from seer_env.embedding import HashEmbedder
     from seer_env.pool import ExperienceMemory
 
     return ExperienceMemory(
         tmp_path / f"pool-{env_name}.sqlite",
-        embedder=HashEmbedder(),
+        embedder=HashEmbedder(64, name="test-hash-bow-64"),
         namespace=f"taubench-{env_name}",
         allowed_splits=allowed_splits,
         k=2,

@@ -16,6 +16,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from seer_env.embedding import HashEmbedder
+
 FLIGHT_COLUMNS = (
     "FlightDate, Airline, Origin, Dest, Cancelled, Diverted, CRSDepTime, DepTime, DepDelayMinutes, DepDelay, "
     "ArrTime, ArrDelayMinutes, AirTime, CRSElapsedTime, ActualElapsedTime, Distance, Year, Quarter, Month, "
@@ -381,15 +383,5 @@ def build_fixture(root: str | Path) -> Path:
     return root
 
 
-def hash_embedder(texts: list[str]) -> np.ndarray:
-    """Stands in for `seer_env.embedding.embed` (same contract: L2-normalised float32 rows): a
-    bag-of-words hashing embedding, so retriever tests need no model."""
-    out = np.zeros((len(texts), 64), dtype=np.float32)
-    for i, t in enumerate(texts):
-        for w in t.lower().split():
-            out[i, sum(map(ord, w)) % 64] += 1.0
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    return out / np.where(norms == 0, 1, norms)
-
-
-hash_embedder.label = "test-hash-64"  # type: ignore[attr-defined]
+# stands in for the sentence-transformers model of the retrievers: hashed words, no model to load
+hash_embedder = HashEmbedder(1024, name="test-hash-1024")
