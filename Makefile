@@ -39,5 +39,7 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
+# ruff, and the layers of docs/architecture.md (lint-imports on the installed package shape)
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -s tests/core/test_layers.py

@@ -1,4 +1,4 @@
-"""Policies: random, oracle, react, few-shot, seer. All implement `seer_env.agents.base.Policy`.
+"""Policies: random, oracle, react, few-shot, seer, seer-tau. All implement `seer_env.policy.Policy`.
 
 `make_policy(name, **kwargs)` builds one by name; each policy's module is imported only when asked
 for (LLM policies pull in litellm, SEER the pool).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from seer_env.agents.base import Policy, SyncPolicy
+from seer_env.policy import Policy, SyncPolicy
 
 # name -> (module, class); kwargs are passed to the class
 POLICIES: dict[str, tuple[str, str]] = {
@@ -20,7 +20,7 @@ POLICIES: dict[str, tuple[str, str]] = {
     "fewshot-random": ("seer_env.agents.fewshot", "RandomFewShotPolicy"),
     "seer": ("seer_env.agents.seer", "SeerPolicy"),
     # SEER on τ-bench: function-calling transcripts as exemplars, tool-set intents
-    "seer-tau": ("seer_env.envs.taubench.policy", "SeerTauPolicy"),
+    "seer-tau": ("seer_env.agents.taubench.policy", "SeerTauPolicy"),
 }
 
 # policies that call an LLM (need --model) and those that read or write an experience pool

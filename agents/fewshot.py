@@ -14,26 +14,35 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from seer_env.agents.seer import SeerPolicy, render_exemplar, seed_trajectories
+from seer_env.agents.memory import seed_trajectories
+from seer_env.agents.seer import SeerPolicy, render_exemplar
 
 
 class FewShotPolicy(SeerPolicy):
-    """Fixed exemplars: the seed trajectories of the env family (or the `exemplars` given)."""
+    """Fixed exemplars: the seed trajectories of the env's pool namespace (or the `exemplars` given)."""
 
     name = "fewshot"
 
     def __init__(self, client=None, memory=None, *, exemplars: list[Any] | None = None, **kwargs: Any):
         kwargs.setdefault("accumulate", False)
         kwargs.setdefault("shuffle_exemplars", False)
+        if memory is None:  # no pool: only the namespace matters (it names the seeds)
+            kwargs.setdefault("memory_for", lambda _ns: _NoMemory())
         self._fixed = exemplars
-        super().__init__(client, memory if memory is not None else _NoMemory(), strategy="goal", **kwargs)
-        items = exemplars if exemplars is not None else seed_trajectories(self.namespace)
-        self._fixed_text = [render_exemplar(e) for e in items]
+        self._fixed_text: dict[tuple[str | None, frozenset[str]], list[str]] = {}
+        super().__init__(client, memory, strategy="goal", **kwargs)
+
+    def _fixed_exemplars(self) -> list[str]:
+        key = (self.namespace, self.retrieval_tools)
+        if key not in self._fixed_text:
+            items = self._fixed if self._fixed is not None else seed_trajectories(self.namespace or "")
+            self._fixed_text[key] = [render_exemplar(e, self.retrieval_tools) for e in items]
+        return self._fixed_text[key]
 
     async def _exemplars_for_step(self, first: bool) -> None:
         if first:
-            self.exemplars = list(self._fixed_text)
-            self.exemplar_ids.append(["seed"] * len(self._fixed_text))
+            self.exemplars = list(self._fixed_exemplars())
+            self.exemplar_ids.append(["seed"] * len(self.exemplars))
 
 
 class RandomFewShotPolicy(SeerPolicy):
@@ -60,7 +69,7 @@ class RandomFewShotPolicy(SeerPolicy):
         self.recalls += 1
         rng = self._rng()
         chosen = rng.sample(items, min(self.k, len(items)))
-        self.exemplars = [render_exemplar(r) for r in chosen]
+        self.exemplars = [render_exemplar(r, self.retrieval_tools) for r in chosen]
         self.exemplar_ids.append([str(getattr(getattr(r, "experience", r), "id", "?")) for r in chosen])
 
 

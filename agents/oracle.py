@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from seer_env.agents.base import Policy
+from seer_env.policy import Policy
 from seer_env.types import ToolCall
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Prompt text of the LLM policies, written for seer-env from the method's description (spec/seer.md).
+"""Prompt text of the LLM policies, written for seer-env from the SEER method's description.
 
 Structure of the SEER solver prompt (one user message, as the reference sends it): what to do and the
 call format, the tools, the trace format, the exemplars between "Here are some examples:" and
@@ -20,41 +20,6 @@ CALL_END = "<CALL_END>"
 END_OF_EXAMPLES = "(END OF EXAMPLES)"
 EXAMPLES_HEADER = "Here are some examples:"
 CLASSIFY_MARKER = "Reply with exactly one label"
-
-# What each ToolQA intent label covers, for the classifier.
-TOOLQA_INTENTS: dict[str, str] = {
-    "flight": "US domestic flights of 2022 in a table: departure and arrival times, delays, airlines, "
-    "flight numbers, distances, cancellations",
-    "coffee": "a table of daily coffee futures prices: open, high, low, close, volume, by date",
-    "yelp": "a table of businesses listed on Yelp: name, address, city, state, postal code, star rating, "
-    "review count, opening hours, categories",
-    "airbnb": "a table of New York Airbnb listings: host, neighbourhood, price, room type, minimum nights, "
-    "reviews, availability",
-    "dblp": "the DBLP graphs of papers and authors: who wrote what, co-authors, citations, venues, "
-    "numbers of papers or citations",
-    "scirex": "results reported in machine-learning papers: which method scores what on which dataset "
-    "under which metric",
-    "agenda": "a personal calendar: events, who attends them, when and where they happen",
-    "gsm8k": "grade-school math word problems to compute",
-}
-
-# The tool subset each ToolQA intent calls for (the reference's hint line, reworded).
-TOOLQA_HINTS: dict[str, str] = {
-    "flight": "Hint: a flights table question. Use LoadDB, FilterDB, GetValue, Calculate or SQLInterpreter "
-    "step by step, then Finish. Times need no conversion.",
-    "coffee": "Hint: a coffee prices table question. Use LoadDB, FilterDB, GetValue, Calculate or "
-    "SQLInterpreter step by step, then Finish.",
-    "yelp": "Hint: a yelp businesses table question. Use LoadDB, FilterDB, GetValue, Calculate or "
-    "SQLInterpreter step by step, then Finish.",
-    "airbnb": "Hint: an airbnb listings table question. Use LoadDB, FilterDB, GetValue, Calculate or "
-    "SQLInterpreter step by step, then Finish.",
-    "dblp": "Hint: a DBLP graph question. Use LoadGraph, then NeighbourCheck, NodeCheck or EdgeCheck, "
-    "then Finish.",
-    "scirex": "Hint: a paper results question. Use RetrieveScirex, then Finish.",
-    "agenda": "Hint: a calendar question. Use RetrieveAgenda, then Finish.",
-    "gsm8k": "Hint: a math word problem. Use PythonInterpreter (put the result in a variable named answer), "
-    "then Finish.",
-}
 
 
 def tool_specs_from_info(info: dict[str, Any]) -> list[ToolSpec]:
@@ -96,14 +61,16 @@ def tools_block(tools: Sequence[ToolSpec]) -> str:
 
 
 def intent_hint(intent: str | None, hints: dict[str, str] | None = None) -> str:
-    table = TOOLQA_HINTS if hints is None else hints
-    if intent and intent in table:
-        return table[intent]
+    """The hint line of an intent (the env's `intent_hints`), or "Hint: None"."""
+    if intent and hints and intent in hints:
+        return hints[intent]
     return "Hint: None"
 
 
 def classify_prompt(query: str, labels: Sequence[str], descriptions: dict[str, str] | None = None) -> str:
-    descriptions = TOOLQA_INTENTS if descriptions is None else descriptions
+    """The intent classifier's prompt; `descriptions` (the env's `intent_descriptions`) say what each
+    label covers."""
+    descriptions = descriptions or {}
     label_lines = "\n".join(
         f"[{label}]: {descriptions[label]}" if label in descriptions else f"[{label}]" for label in labels
     )

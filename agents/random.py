@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from seer_env.agents.base import Policy
+from seer_env.policy import Policy
 from seer_env.spaces import ToolCallSpace
 from seer_env.types import ToolCall, ToolSpec
 

@@ -12,14 +12,13 @@ import json
 from typing import Any
 
 from seer_env.actions import ActionParseError, parse_action_with_thought
-from seer_env.agents.base import Policy
 from seer_env.agents.prompts import (
     react_prompt,
     react_system_prompt,
     tool_specs_from_info,
 )
 from seer_env.llm import LLMClient, LLMResponse, Usage
-from seer_env.runner import StopEpisode
+from seer_env.policy import Policy, StopEpisode
 from seer_env.types import Step, ToolCall, ToolSpec
 
 
@@ -37,9 +36,10 @@ def make_client(
     return LLMClient(model, api_base=api_base, api_key=api_key, **llm_kwargs)
 
 
-def truncate(text: str, limit: int | None, tool: str | None = None) -> str:
-    """Cut long tool results for the prompt; retrieval results are kept whole (as the reference)."""
-    if not limit or len(text) <= limit or (tool or "").startswith("Retrieve"):
+def truncate(text: str, limit: int | None, keep_whole: bool = False) -> str:
+    """Cut a long tool result for the prompt; results of retrieval tools are kept whole (`keep_whole`),
+    as the reference keeps them."""
+    if not limit or len(text) <= limit or keep_whole:
         return text
     return text[:limit] + "...[too long, cannot be fully displayed]"
 
@@ -52,8 +52,6 @@ class LLMPolicy(Policy):
     """
 
     name = "llm"
-    accumulates = False
-    needs_gold = False
 
     def __init__(
         self,
@@ -81,6 +79,7 @@ class LLMPolicy(Policy):
         self.info0 = info
         self.query: str | None = info.get("query")
         self.tools: list[ToolSpec] = tool_specs_from_info(info)
+        self.retrieval_tools = frozenset(info.get("retrieval_tools") or ())
         self.steps: list[Step] = []
         self.intent: str | None = None
         self.last_thought: str | None = None
@@ -113,6 +112,7 @@ class LLMPolicy(Policy):
         if first:
             if not self.tools:
                 self.tools = tool_specs_from_info(info)
+                self.retrieval_tools = frozenset(info.get("retrieval_tools") or ())
             if self.query is None:
                 self.query = info.get("query") or observation
             self.info0 = self.info0 or info
@@ -157,9 +157,11 @@ class LLMPolicy(Policy):
             return self._finish_action(ToolCall("", {}, raw=raw), None)
         return self._action_from_text(text)
 
-    def episode_meta(self) -> dict[str, Any]:
-        """Extra facts about the episode for the results file."""
-        return {}
+    def _result_text(self, step: Step) -> str:
+        """A step's result as the scratchpad shows it (cut when long, unless retrieved text)."""
+        return truncate(
+            step.observation, self.max_observation_chars, step.action.name in self.retrieval_tools
+        )
 
 
 class ReactPolicy(LLMPolicy):
@@ -190,9 +192,7 @@ class ReactPolicy(LLMPolicy):
             if s.thought:
                 lines.append(f"Thought {i}: {s.thought}")
             lines.append(f"Action {i}: {s.action.text() if s.action.name else (s.action.raw or '')}")
-            lines.append(
-                f"Observation {i}: {truncate(s.observation, self.max_observation_chars, s.action.name)}"
-            )
+            lines.append(f"Observation {i}: {self._result_text(s)}")
         lines.append(f"Thought {len(self.steps) + 1}:")
         return "\n".join(lines)
 
@@ -223,7 +223,7 @@ class ReactPolicy(LLMPolicy):
                 {
                     "role": "tool",
                     "tool_call_id": call_id,
-                    "content": truncate(s.observation, self.max_observation_chars, s.action.name),
+                    "content": self._result_text(s),
                 }
             )
         return msgs

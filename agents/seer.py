@@ -1,16 +1,21 @@
-"""SEER (Stepwise Experience Recall) as a policy (spec/seer.md §1).
+"""SEER (Stepwise Experience Recall) as a policy.
 
 Per episode:
 
-1. intent: one LLM call classifies the query into the env's `info["intent_labels"]` (the last
-   `[LABEL]` of the reply); for ToolQA the label also selects a hint line naming the domain's tools;
+1. intent: one LLM call classifies the query into the env's `intent_labels` (the last `[LABEL]` of
+   the reply), described to the model by the env's `intent_descriptions`; the label also selects the
+   env's hint line (`intent_hints`) for the scratchpad;
 2. at each step (process, hybrid) or at the first step only (goal), recall the top-k experiences
    from the `ExperienceMemory` (score = similarity + tool-chain coverage + intent match) and render
-   them as exemplars (`seer_env.pool.render.render_experience`);
+   them as exemplars (`seer_env.pool.render.render_experience`, the env's retrieval tools' output
+   omitted);
 3. the solver call writes one `<CALL_BEGIN>Tool[args]<CALL_END>` (or a function call);
 4. at most `max_steps` steps (6, Finish included, as the reference); the episode stops at the first
    failed step unless `continue_on_error`;
 5. `observe` / `aobserve` add the trajectory to the pool when it succeeded (the pool filters too).
+
+What SEER knows of an env comes from its `EnvInfo` (`prepare`, and every reset info): the pool
+namespace, the intent labels, descriptions and hints, the retrieval tools.
 
 While the env runs the chosen tool, the next step's recall is already being computed (process and
 hybrid: the recall depends on the actions so far, not on their results, so it is known as soon as the
@@ -24,97 +29,66 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
+from seer_env.agents.memory import (
+    DEFAULT_NAMESPACE,
+    open_memory,
+    pool_size_of,
+    pool_summary_of,
+    seed_trajectories,
+)
 from seer_env.agents.prompts import (
-    CALL_BEGIN,
-    CALL_END,
-    TOOLQA_HINTS,
-    TOOLQA_INTENTS,
     classify_prompt,
     clean_solver_output,
     intent_hint,
     parse_intent,
     solver_prompt,
 )
-from seer_env.agents.react import LLMPolicy, make_client, truncate
+from seer_env.agents.react import LLMPolicy, make_client
 from seer_env.llm import LLMClient
+from seer_env.policy import EnvInfo, PoolSummary
+from seer_env.pool.render import render_experience, render_step
+from seer_env.pool.types import STRATEGIES
 from seer_env.types import Step, ToolCall, Trajectory
 
 log = logging.getLogger(__name__)
 
-STRATEGIES = ("process", "goal", "hybrid")
-
-
-def namespace_for(env_id: str | None) -> str:
-    """The pool namespace (env family) of an env id."""
-    e = (env_id or "").lower()
-    if "taubench" in e or "tau-bench" in e:
-        return "taubench-airline" if "airline" in e else "taubench-retail"
-    return "toolqa"
-
-
-def open_memory(pool: str | None = None, namespace: str = "toolqa", *, seed: bool = True, **kwargs: Any):
-    """An `ExperienceMemory` for a pool URL or path; a fresh pool gets the namespace's seed trajectories."""
-    from seer_env.pool import ExperienceMemory
-
-    mem = ExperienceMemory(url=pool, namespace=namespace, **kwargs)
-    if seed and len(mem) == 0:
-        trajs = seed_trajectories(namespace)
-        if trajs:
-            mem.add_many(trajs, split="train", source="seed")
-    return mem
-
-
-def seed_trajectories(namespace: str) -> list[Trajectory]:
-    try:
-        from seer_env.pool.seeds import seed_trajectories as _seeds
-
-        return list(_seeds(namespace))
-    except (ImportError, KeyError, ValueError, FileNotFoundError) as exc:
-        log.info("no seed trajectories for %s: %s", namespace, exc)
-        return []
-
 
 # rendered exemplars of stored experiences by content hash (which covers namespace, intent, query,
-# steps and answer): every step of every episode renders its k recalled exemplars, mostly the same few
-_RENDERED: dict[str, str] = {}
+# steps and answer) and the omitted tools: every step of every episode renders its k recalled
+# exemplars, mostly the same few
+_RENDERED: dict[tuple[str, frozenset[str]], str] = {}
 _RENDERED_MAX = 4096
 
 
-def render_exemplar(item: Any) -> str:
+def render_exemplar(item: Any, omit_results_of: Collection[str] = ()) -> str:
     """Render a recalled experience (or a trajectory) as a solved trace."""
-    from seer_env.pool.render import render_experience
-
     exp = getattr(item, "experience", item)
+    omit = frozenset(omit_results_of)
     key = getattr(exp, "content_hash", None)
     if key is None:  # not a stored experience: nothing identifies it
-        return render_experience(exp, omit_retrieval=True)
-    text = _RENDERED.get(key)
+        return render_experience(exp, omit)
+    text = _RENDERED.get((key, omit))
     if text is None:
         if len(_RENDERED) >= _RENDERED_MAX:
             _RENDERED.clear()
-        text = _RENDERED[key] = render_experience(exp, omit_retrieval=True)
+        text = _RENDERED[(key, omit)] = render_experience(exp, omit)
     return text
-
-
-def render_step(i: int, step: Step) -> str:
-    try:
-        from seer_env.pool.render import render_step as _render
-    except ImportError:  # the pool is optional for rendering a scratchpad
-        thought = f"{step.thought} " if step.thought else ""
-        return f"Step {i}: {thought}{CALL_BEGIN}{step.action.text()}{CALL_END}"
-    return _render(i, step)
 
 
 class SeerPolicy(LLMPolicy):
     """SEER: stepwise experience recall from an `ExperienceMemory`.
 
-    memory: an `ExperienceMemory` (shared by every instance of one run), or None to open `pool`.
+    memory: an `ExperienceMemory` (shared by every instance of one run); its namespace is the one used.
+    memory_for: instead of `memory`, namespace -> memory (`agents.memory.SharedPools`), asked once the
+        env's namespace is known; `pool` (a URL or path) opens one the same way.
+    namespace, intent_descriptions, hint_table, retrieval_tools: override what the env's `EnvInfo` says.
     strategy: "process" (recall every step), "goal" (first step only), "hybrid" (every step, the
     pool mixing both signals). classify: ask the LLM for the intent label (else no intent, no hint).
-    hints: put the intent's tool hint in the scratchpad (ToolQA; a confound, spec/seer.md §5.7).
+    hints: put the intent's hint line in the scratchpad (the reference does; it tells the model which
+    tools to use, a help the exemplars alone do not give).
     """
 
     name = "seer"
@@ -136,12 +110,14 @@ class SeerPolicy(LLMPolicy):
         prefetch: bool = True,
         max_observation_chars: int | None = 2048,
         pool: str | None = None,
-        namespace: str = "toolqa",
+        memory_for: Callable[[str], Any] | None = None,
+        namespace: str | None = None,
         split: str = "train",
         run_id: str | None = None,
         seed: int = 0,
         intent_descriptions: dict[str, str] | None = None,
         hint_table: dict[str, str] | None = None,
+        retrieval_tools: Collection[str] | None = None,
         **client_kwargs: Any,
     ):
         if strategy not in STRATEGIES:
@@ -160,17 +136,52 @@ class SeerPolicy(LLMPolicy):
         self.accumulates = accumulate
         self.shuffle_exemplars = shuffle_exemplars
         self.prefetch = prefetch
-        self.namespace = namespace
         self.split = split
         self.run_id = run_id
         self.base_seed = seed
-        self.intent_descriptions = TOOLQA_INTENTS if intent_descriptions is None else intent_descriptions
-        self.hint_table = TOOLQA_HINTS if hint_table is None else hint_table
-        self.memory = memory if memory is not None else self._open_memory(pool)
+        # given here, these win over the env's EnvInfo
+        self._given: dict[str, Any] = {
+            "pool_namespace": namespace,
+            "intent_descriptions": intent_descriptions,
+            "intent_hints": hint_table,
+            "retrieval_tools": retrieval_tools,
+        }
+        self.memory = memory
+        self._memory_for = memory_for or (lambda ns: open_memory(pool, ns))
+        self.namespace: str | None = namespace or getattr(memory, "namespace", None)
+        self.intent_descriptions: dict[str, str] = dict(intent_descriptions or {})
+        self.hint_table: dict[str, str] = dict(hint_table or {})
+        self.retrieval_tools = frozenset(retrieval_tools or ())
         self._prefetched: asyncio.Task | None = None
+        if namespace is not None and memory is None:
+            self._bind({})
 
-    def _open_memory(self, pool: str | None) -> Any:
-        return open_memory(pool, self.namespace)
+    # -- what the env says about itself ------------------------------------------------------------
+    def _bind(self, env_info: EnvInfo | dict[str, Any]) -> None:
+        """Take the env's family facts (the constructor's own values win) and open the pool if needed."""
+        facts = {k: v if v is not None else env_info.get(k) for k, v in self._given.items()}
+        if self.memory is None:
+            self.namespace = facts["pool_namespace"] or self.namespace or DEFAULT_NAMESPACE
+            self.memory = self._memory_for(self.namespace)
+        if facts["intent_descriptions"] is not None:
+            self.intent_descriptions = dict(facts["intent_descriptions"])
+        if facts["intent_hints"] is not None:
+            self.hint_table = dict(facts["intent_hints"])
+        if facts["retrieval_tools"] is not None:
+            self.retrieval_tools = frozenset(facts["retrieval_tools"])
+
+    def prepare(self, env_info: EnvInfo) -> None:
+        self._bind(env_info)
+
+    def reset(self, *, seed: int | None = None, info: dict[str, Any] | None = None) -> None:
+        super().reset(seed=seed, info=info)
+        self._bind(info or {})
+
+    def pool_size(self) -> int | None:
+        return pool_size_of(self.memory)
+
+    def pool_summary(self) -> PoolSummary | None:
+        return pool_summary_of(self.memory)
 
     # -- episode state ----------------------------------------------------------------------------
     def _reset_state(self, seed: int | None, info: dict[str, Any] | None) -> None:
@@ -228,7 +239,7 @@ class SeerPolicy(LLMPolicy):
         if self.shuffle_exemplars:  # the reference shuffles its top-k; seeded per task and step here
             recalled = list(recalled)
             self._rng().shuffle(recalled)
-        self.exemplars = [render_exemplar(r) for r in recalled]
+        self.exemplars = [render_exemplar(r, self.retrieval_tools) for r in recalled]
         self.exemplar_ids.append([str(getattr(getattr(r, "experience", r), "id", "?")) for r in recalled])
 
     async def _exemplars_for_step(self, first: bool) -> None:
@@ -264,7 +275,7 @@ class SeerPolicy(LLMPolicy):
         lines = [self.hint] if self.hints else []
         for i, s in enumerate(self.steps, 1):
             lines.append(render_step(i, s) if s.action.name else f"Step {i}: {s.action.raw or ''}".rstrip())
-            lines.append(f"Result {i}: {truncate(s.observation, self.max_observation_chars, s.action.name)}")
+            lines.append(f"Result {i}: {self._result_text(s)}")
         lines.append(f"Step {len(self.steps) + 1}:")
         return "\n".join(lines)
 
@@ -284,6 +295,8 @@ class SeerPolicy(LLMPolicy):
             self._cancel_prefetch()
             raise
         if first:
+            if self.memory is None:  # act without reset or prepare: learn the env from this info
+                self._bind(info)
             self.intent = await self._classify(info)
             self.hint = intent_hint(self.intent, self.hint_table)
         await self._exemplars_for_step(first)
@@ -312,4 +325,4 @@ class SeerPolicy(LLMPolicy):
             await self.memory.aadd(trajectory, split=self.split, source="online", run_id=self.run_id)
 
 
-__all__ = ["SeerPolicy", "namespace_for", "open_memory", "seed_trajectories"]
+__all__ = ["SeerPolicy", "open_memory", "render_exemplar", "seed_trajectories"]

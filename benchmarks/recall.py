@@ -4,7 +4,7 @@
     python benchmarks/recall.py --sizes 1000000       # 1M (about 6 GB peak)
     python benchmarks/recall.py --add                 # add throughput (real embedder)
 
-The reference selection (spec/seer.md §1.2), recreated: per call a Python loop over the pool builds the
+The SEER reference's selection, recreated: per call a Python loop over the pool builds the
 candidate matrix from the embedding cache, one numpy product gives the cosines, a Python loop adds
 coverage and intent match, and a Python sort (ties to the higher index) takes the top k.
 

@@ -100,7 +100,7 @@ def reference_loop(env_id, env_kwargs, ids, client, memory) -> float:
 
     from seer_env.agents import SyncPolicy
     from seer_env.agents.seer import SeerPolicy
-    from seer_env.runner import StopEpisode
+    from seer_env.policy import StopEpisode
     from seer_env.types import Step, Trajectory
 
     env = gym.make(env_id, disable_env_checker=True, **env_kwargs)
@@ -166,7 +166,7 @@ def steady_rate(out: Path) -> float | None:
     The whole run's rate also counts the start (every slot starting at once) and the last wave, in
     which slots fall idle one by one; a long run is dominated by the steady middle this measures.
     """
-    from seer_env.runner import RESULTS_FILE, read_records
+    from seer_env.records import RESULTS_FILE, read_records
 
     ends = sorted(r["timings"]["end"] for r in read_records(out / RESULTS_FILE) if r.get("timings"))
     if len(ends) < 20:
@@ -284,9 +284,9 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
+    from seer_env.agents.launch import parse_price
     from seer_env.embedding import as_embedder
     from seer_env.llm import LLMClient, preload
-    from seer_env.runner_cli import parse_price
     from tests.harness.scripted import ScriptedModel
 
     levels = [int(x) for x in args.levels.split(",")]

@@ -1,4 +1,4 @@
-"""ToolQA table speed: our dictionary-encoded tables against the reference approach (issue 2, "Speed").
+"""ToolQA table speed: our dictionary-encoded tables against the reference approach (pandas, as ToolQA's tools use it).
 
 The reference loads a table with `pd.read_csv`, casts the whole frame with `astype(str)`, filters with
 boolean masks on string columns, and re-reads the file on every LoadDB. This script:

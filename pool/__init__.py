@@ -1,34 +1,52 @@
-"""The experience pool: store, embedder, index, SEER recall, the memory facade.
+"""The experience pool: store, index, SEER recall, the memory facade.
 
     from seer_env.pool import ExperienceMemory, RecallWeights
     mem = ExperienceMemory("pool.sqlite", namespace="toolqa")
-    mem.add_seeds("toolqa")
+    mem.add_seeds()                       # the seed experiences shipped for the namespace
     hits = mem.recall(question, intent="flight", steps=steps_so_far, strategy="process")
 
-faiss and sentence-transformers are imported on first use, not here.
+Names are resolved on first use, so importing `seer_env.pool` (or its CLI) loads neither SQLAlchemy
+nor faiss nor sentence-transformers.
 """
 
-from seer_env.pool.memory import ExperienceMemory
-from seer_env.pool.scoring import coverage, seer_score
-from seer_env.pool.types import (
-    EmbedderMismatchError,
-    Experience,
-    PoolError,
-    PoolFrozenError,
-    Recalled,
-    RecallWeights,
-    SchemaVersionError,
-)
+from __future__ import annotations
 
-__all__ = [
-    "EmbedderMismatchError",
-    "Experience",
-    "ExperienceMemory",
-    "PoolError",
-    "PoolFrozenError",
-    "RecallWeights",
-    "Recalled",
-    "SchemaVersionError",
-    "coverage",
-    "seer_score",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from seer_env.pool.memory import ExperienceMemory  # noqa: F401
+    from seer_env.pool.scoring import coverage, seer_score  # noqa: F401
+    from seer_env.pool.types import (  # noqa: F401
+        EmbedderMismatchError,
+        Experience,
+        PoolError,
+        PoolFrozenError,
+        Recalled,
+        RecallWeights,
+        SchemaVersionError,
+    )
+
+_EXPORTS = {
+    "ExperienceMemory": "seer_env.pool.memory",
+    "coverage": "seer_env.pool.scoring",
+    "seer_score": "seer_env.pool.scoring",
+    "EmbedderMismatchError": "seer_env.pool.types",
+    "Experience": "seer_env.pool.types",
+    "PoolError": "seer_env.pool.types",
+    "PoolFrozenError": "seer_env.pool.types",
+    "Recalled": "seer_env.pool.types",
+    "RecallWeights": "seer_env.pool.types",
+    "SchemaVersionError": "seer_env.pool.types",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    mod = _EXPORTS.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value

@@ -11,7 +11,12 @@ def add_parser(subparsers) -> None:
 
     def common(sp):
         sp.add_argument("url", help="pool: SQLAlchemy URL or SQLite file path")
-        sp.add_argument("--namespace", default="toolqa", help="env family (default: toolqa; '*' = all)")
+        sp.add_argument(
+            "--namespace",
+            default=None,
+            help="env family, e.g. toolqa or taubench-retail ('*' = all; default: the pool's only one, "
+            "else all)",
+        )
         sp.add_argument(
             "--embedder",
             default=None,
@@ -49,13 +54,15 @@ def _open(args, **kw):
     from seer_env.pool import ExperienceMemory
     from seer_env.pool.store import Store
 
-    ns = args.namespace if args.namespace != "*" else "toolqa"
+    store = Store(args.url)
+    stored = store.get_meta("embedder")
+    present = sorted(store.group_counts("namespace"))
+    store.close()
+    if args.namespace is None:  # the pool's only namespace, else all of them
+        args.namespace = present[0] if len(present) == 1 else "*"
+    ns = args.namespace if args.namespace != "*" else (present[0] if present else "default")
     embedder = args.embedder
-    if embedder is None:
-        # the pool's own embedder; it is loaded only if the command embeds something
-        store = Store(args.url)
-        stored = store.get_meta("embedder")
-        store.close()
+    if embedder is None:  # the pool's own embedder; it is loaded only if the command embeds something
         embedder = ModelEmbedder(stored) if stored else None
     return ExperienceMemory(args.url, embedder=embedder, namespace=ns, allowed_splits=None, **kw)
 
@@ -103,6 +110,9 @@ def _import(args: argparse.Namespace) -> int:
     try:
         with _open(args, on_mismatch=args.on_mismatch) as mem:
             if args.source == "seeds":
+                if args.namespace == "*":
+                    console.print("[red]name the namespace whose seeds to import: --namespace NAME[/red]")
+                    return 2
                 added = mem.add_seeds(mem.namespace)
                 skipped = 0
             elif args.format == "reference":

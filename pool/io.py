@@ -2,10 +2,10 @@
 
 - Our JSONL: one `Experience.to_dict()` per line (no embeddings; they are recomputed on import, so a
   file moves between embedders). Lines holding a `Trajectory` dict are accepted too.
-- The reference format (spec/seer.md §1.2, `library.json`): entries with `id`, `class`, `question`,
+- The SEER reference library format (its `library.json`): entries with `id`, `class`, `question`,
   `steps` (strings `"Step n: <thought> <CALL_BEGIN>Tool[params]<CALL_END>"`), `tools`, `parameters`,
-  `full_text` (the whole trace with `Result n: ...` lines). Read from a JSON list, a JSON object of
-  entries, or JSONL.
+  `full_text` (the whole trace with `Result n: ...` lines, the output of its retrieval tools, named
+  `Retrieve...`, omitted). Read from a JSON list, a JSON object of entries, or JSONL.
 """
 
 from __future__ import annotations
@@ -185,6 +185,11 @@ def import_reference(
     return added, skipped
 
 
+def _reference_omits(tool_names: list[str]) -> set[str]:
+    """The tools whose output a reference trace omits: its retrieval tools, all named `Retrieve...`."""
+    return {n for n in tool_names if n.startswith("Retrieve")}
+
+
 def export_reference(memory, path: str | Path, namespace: str | None = None) -> int:
     """Write the pool in the reference library format (a JSON list). Returns the count."""
     entries = []
@@ -202,7 +207,7 @@ def export_reference(memory, path: str | Path, namespace: str | None = None) -> 
                 ],
                 "tools": list(exp.tool_chain),
                 "parameters": [", ".join(str(v) for v in s.action.arguments.values()) for s in exp.steps],
-                "full_text": render_experience(exp, omit_retrieval=True),
+                "full_text": render_experience(exp, _reference_omits(exp.tool_chain)),
             }
         )
     Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@
   - `process`: the embedding of the steps so far (`render_steps`, "" at step 1, as the reference)
     against the stored complete step lists (trajectory-based SEER).
   - `hybrid`: goal while no step has been taken, process from the second step on. At step 1 the
-    process text is empty, so its cosine carries no information (spec/seer.md §5.3); hybrid uses the
+    process text is empty, so its cosine carries no information; hybrid uses the
     question there instead.
 - Async methods run the same work in a thread executor, off the event loop (faiss and torch release
   the GIL while they compute).
@@ -37,12 +37,18 @@ from seer_env.pool.index import VectorIndex
 from seer_env.pool.render import render_steps
 from seer_env.pool.scoring import coverage, intent_matches
 from seer_env.pool.store import SCHEMA_VERSION, Row, Store, content_hash, safe_url
-from seer_env.pool.types import EmbedderMismatchError, Experience, PoolFrozenError, Recalled, RecallWeights
+from seer_env.pool.types import (
+    STRATEGIES,
+    EmbedderMismatchError,
+    Experience,
+    PoolFrozenError,
+    Recalled,
+    RecallWeights,
+)
 from seer_env.types import Step, Trajectory
 
 log = logging.getLogger(__name__)
 
-STRATEGIES = ("goal", "process", "hybrid")
 CACHE_SIZE = 4096  # embeddings of texts and stored experiences kept per memory
 GAP_TTL_S = 120.0  # how long a missing id is re-checked (a concurrent transaction still committing)
 
@@ -112,7 +118,7 @@ class ExperienceMemory:
         self,
         url: str | os.PathLike | None = None,
         embedder: str | TextEmbedder | None = None,
-        namespace: str = "toolqa",
+        namespace: str = "default",
         weights: RecallWeights | None = None,
         k: int = 4,
         min_similarity: float | None = None,
@@ -452,11 +458,14 @@ class ExperienceMemory:
                 )
             }
 
-    def add_seeds(self, env: str = "toolqa", namespace: str | None = None) -> int:
-        """Add the shipped seed experiences of an env family (split "train", source "seed")."""
+    def add_seeds(self, seeds_of: str | None = None, namespace: str | None = None) -> int:
+        """Add the seed experiences shipped for the namespace `seeds_of` (default: this memory's) to
+        `namespace` (default: this memory's), split "train", source "seed"; KeyError when none are
+        shipped for it."""
         from seer_env.pool.seeds import seed_trajectories
 
-        return sum(self.add_many(seed_trajectories(env), split="train", source="seed", namespace=namespace))
+        trajs = seed_trajectories(seeds_of or self.namespace)
+        return sum(self.add_many(trajs, split="train", source="seed", namespace=namespace))
 
     # ---- pool-level ------------------------------------------------------------------------------
     def __len__(self) -> int:

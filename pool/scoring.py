@@ -6,7 +6,7 @@
   experience's embedding of the same kind. Embeddings are L2-normalised, so it is a dot product; the
   ranking computes it in float64 from the stored float32 vectors.
 - `coverage = |set(tools_so_far) & set(exp.tools)| / len(tools_so_far)`, 0 when no tool was used yet.
-  As in the reference (spec/seer.md §1.2), the denominator counts repeated tools (a quirk, §5.4).
+  As in the SEER reference, the denominator counts repeated tools (a quirk kept on purpose).
 - intent matches when both are known and equal (an unknown intent matches nothing).
 
 Ranking: score descending; ties go to the more recently added entry (higher id), as the reference's

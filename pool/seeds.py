@@ -1,23 +1,29 @@
-"""Seed experiences shipped with seer-env, so SEER starts from a non-empty pool as in the paper.
+"""Seed experiences shipped with seer-env, so a fresh pool does not start empty (as in the SEER paper).
 
-ToolQA: one solved trajectory per domain (flight, coffee, yelp, airbnb, dblp, scirex, agenda, gsm8k),
-written for this project in ToolQA's tool syntax (`pool/data/toolqa_seeds.jsonl`). The reference ships 8
-seeds too, but with three dblp ones and none for yelp or airbnb (spec/seer.md §1.2).
+A namespace's seeds are the file `data/<namespace>_seeds.jsonl` of this package, one `Trajectory` per
+line. `toolqa_seeds.jsonl` holds one solved trajectory per ToolQA domain, written for this project in
+ToolQA's tool syntax (the SEER reference ships eight too, with three dblp ones and none for yelp or
+airbnb).
 """
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 
 from seer_env.types import Trajectory
 
-SEED_FILES = {"toolqa": "toolqa_seeds.jsonl"}
+_NAMESPACE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
-def seed_trajectories(env: str = "toolqa") -> list[Trajectory]:
-    """The shipped seed trajectories of an env family (a fresh list each call)."""
-    name = SEED_FILES.get(env.lower())
-    if name is None:
-        raise KeyError(f"no seed experiences for {env!r}; known: {sorted(SEED_FILES)}")
-    text = resources.files("seer_env.pool").joinpath("data", name).read_text(encoding="utf-8")
+def seed_trajectories(namespace: str) -> list[Trajectory]:
+    """The shipped seed trajectories of a namespace (a fresh list each call); KeyError if it has none."""
+    data = resources.files("seer_env.pool").joinpath("data")
+    name = f"{namespace.lower()}_seeds.jsonl"
+    if not _NAMESPACE.match(namespace) or not data.joinpath(name).is_file():
+        known = sorted(
+            p.name[: -len("_seeds.jsonl")] for p in data.iterdir() if p.name.endswith("_seeds.jsonl")
+        )
+        raise KeyError(f"no seed experiences for {namespace!r}; known: {known}")
+    text = data.joinpath(name).read_text(encoding="utf-8")
     return [Trajectory.from_json(line) for line in text.splitlines() if line.strip()]

@@ -8,6 +8,10 @@ from typing import Any
 
 from seer_env.types import Step, Trajectory
 
+# how a recall embeds the present: the question (goal), the steps so far (process), or the question at
+# the first step and the steps after (hybrid)
+STRATEGIES = ("goal", "process", "hybrid")
+
 
 class PoolError(RuntimeError):
     """Base class of the pool's errors."""

@@ -12,11 +12,13 @@ import importlib
 import logging
 import sys
 
+# by name: the core imports no agent, env or pool module (each is loaded only to add its commands)
 COMMAND_MODULES = (
-    "seer_env.runner_cli",  # run, report
+    "seer_env.agents.cli",  # run
+    "seer_env.report",  # report
     "seer_env.envs.toolqa.cli",  # data
     "seer_env.pool.cli",  # pool
-    "seer_env.envs.taubench.cli",  # taubench
+    "seer_env.agents.taubench.cli",  # taubench
 )
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from seer_env.runner import MANIFEST_FILE, RESULTS_FILE, read_records
+from seer_env.records import MANIFEST_FILE, RESULTS_FILE, EpisodeRecord, read_episodes
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +34,15 @@ def _mean(xs: Sequence[float]) -> float:
     return sum(xs) / len(xs) if xs else 0.0
 
 
-def group_stats(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def group_stats(records: Sequence[EpisodeRecord]) -> dict[str, Any]:
     n = len(records)
-    succ = [int(bool(r.get("success"))) for r in records]
-    tokens = [int((r.get("usage") or {}).get("total_tokens") or 0) for r in records]
-    cost = [float((r.get("usage") or {}).get("cost") or 0.0) for r in records]
-    steps = [int(r.get("n_steps") or 0) for r in records]
+    succ = [int(r.success) for r in records]
+    tokens = [r.total_tokens for r in records]
+    cost = [r.cost for r in records]
+    steps = [r.n_steps for r in records]
     per_task: dict[tuple[str, str], list[int]] = defaultdict(list)
     for r, s in zip(records, succ, strict=True):
-        per_task[(r["env_id"], str(r["task_id"]))].append(s)
+        per_task[(r.env_id, r.task_id)].append(s)
     trials = max((len(v) for v in per_task.values()), default=0)
     counts = [(len(v), sum(v)) for v in per_task.values()]
     out = {
@@ -54,14 +54,14 @@ def group_stats(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "avg_tokens": _mean(tokens),
         "total_tokens": sum(tokens),
         "total_cost": sum(cost),
-        "errors": sum(1 for r in records if r.get("error")),
+        "errors": sum(1 for r in records if r.error),
         "trials": trials,
         "pass_k": {k: pass_hat_k(counts, k) for k in range(1, trials + 1)},
     }
     return out
 
 
-def load_run(run_dir: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def load_run(run_dir: str | Path) -> tuple[list[EpisodeRecord], dict[str, Any]]:
     run_dir = Path(run_dir)
     path = run_dir / RESULTS_FILE
     if not path.exists():
@@ -73,22 +73,21 @@ def load_run(run_dir: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any]]
             manifest = json.loads(mpath.read_text(encoding="utf-8"))
         except json.JSONDecodeError:
             log.warning("unreadable manifest %s", mpath)
-    return read_records(path), manifest
+    return read_episodes(path), manifest
 
 
-def tables(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    policies = sorted({r["policy"] for r in records}, key=lambda p: [r["policy"] for r in records].index(p))
-    by_env_pol: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    by_dom_pol: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    by_pol: dict[str, list[dict[str, Any]]] = defaultdict(list)
+def tables(records: Sequence[EpisodeRecord]) -> dict[str, Any]:
+    policies = list(dict.fromkeys(r.policy for r in records))  # in order of first appearance
+    by_env_pol: dict[tuple[str, str], list[EpisodeRecord]] = defaultdict(list)
+    by_dom_pol: dict[tuple[str, str], list[EpisodeRecord]] = defaultdict(list)
+    by_pol: dict[str, list[EpisodeRecord]] = defaultdict(list)
     for r in records:
-        by_env_pol[(r["env_id"], r["policy"])].append(r)
-        dom = r.get("domain") or (r.get("trajectory") or {}).get("meta", {}).get("domain") or "-"
-        by_dom_pol[(dom, r["policy"])].append(r)
-        by_pol[r["policy"]].append(r)
+        by_env_pol[(r.env_id, r.policy)].append(r)
+        by_dom_pol[(r.domain_or_meta() or "-", r.policy)].append(r)
+        by_pol[r.policy].append(r)
     return {
         "policies": policies,
-        "envs": sorted({r["env_id"] for r in records}),
+        "envs": sorted({r.env_id for r in records}),
         "domains": sorted({d for d, _ in by_dom_pol}),
         "env_policy": {k: group_stats(v) for k, v in by_env_pol.items()},
         "domain_policy": {k: group_stats(v) for k, v in by_dom_pol.items()},
@@ -182,7 +181,7 @@ def show_tables(t: dict[str, Any]) -> None:
     console.print(dom)
 
 
-def plots(records: Sequence[dict[str, Any]], t: dict[str, Any], out: Path) -> list[Path]:
+def plots(records: Sequence[EpisodeRecord], t: dict[str, Any], out: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -214,16 +213,14 @@ def plots(records: Sequence[dict[str, Any]], t: dict[str, Any], out: Path) -> li
     fig, ax = plt.subplots(figsize=(8, 4))
     ax2 = None
     for p in pols:
-        recs = sorted(
-            (r for r in records if r["policy"] == p), key=lambda r: (r.get("index", 0), r.get("trial", 0))
-        )
+        recs = sorted((r for r in records if r.policy == p), key=lambda r: (r.index, r.trial))
         if not recs:
             continue
-        succ = [int(bool(r.get("success"))) for r in recs]
+        succ = [int(r.success) for r in recs]
         w = max(5, len(succ) // 10)
         roll = [100 * _mean(succ[max(0, i - w + 1) : i + 1]) for i in range(len(succ))]
         ax.plot(range(1, len(roll) + 1), roll, label=f"{p} (rolling {w})")
-        sizes = [r.get("pool_size") for r in recs]
+        sizes = [r.pool_size for r in recs]
         if any(s is not None for s in sizes):
             ax2 = ax2 or ax.twinx()
             xs = [i + 1 for i, s in enumerate(sizes) if s is not None]
@@ -284,3 +281,23 @@ def make_report(
     if print_tables:
         show_tables(t)
     return {"tables": t, "files": files}
+
+
+def report_command(args: Any) -> int:
+    import sys
+
+    try:
+        make_report(args.dir, out=args.out, plots=not args.no_plots, print_tables=True)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_parser(subparsers: Any) -> None:
+    """`seer-env report DIR [--out DIR] [--no-plots]`."""
+    rep = subparsers.add_parser("report", help="tables and plots of a run directory")
+    rep.add_argument("dir", help="a run directory (with results.jsonl)")
+    rep.add_argument("--out", default=None, help="where to write report.md and PNGs (default: DIR)")
+    rep.add_argument("--no-plots", action="store_true")
+    rep.set_defaults(func=report_command)

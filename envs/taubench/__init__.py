@@ -1,4 +1,4 @@
-"""τ-bench as Gymnasium environments, and SEER as a τ-bench agent.
+"""τ-bench as Gymnasium environments.
 
 Install τ-bench (not on PyPI) with the extra, or directly from git::
 
@@ -16,10 +16,12 @@ Without it `import seer_env` works and only these modules' features are unavaila
 
 - `users`: offline user simulators `scripted` and `replay`, and `user_override`, which lets τ-bench's
   `load_user` build them without modifying τ-bench.
-- `agent.SeerTauAgent`: a `tau_bench.agents.base.Agent` (`solve(env, task_index, max_num_steps)`).
-- `policy.SeerTauPolicy`: the same agent as a seer-env `Policy` for the Gymnasium runner.
-- `runner.run_tau` and `seer-env taubench run`: SEER through τ-bench's own `run()`; τ-bench's results file.
 - `intents`: τ-bench intents = the set of state-changing tools a conversation used.
 
-Nothing here imports tau_bench (or litellm) at package import.
+SEER for τ-bench (its `Agent`, its `Policy`, τ-bench's own runner and `seer-env taubench run`) is an
+agent: `seer_env.agents.taubench`. Nothing here imports tau_bench (or litellm) at package import.
 """
+
+from seer_env.envs.taubench._compat import TauBenchNotInstalled, require_tau_bench, tau_bench_available
+
+__all__ = ["TauBenchNotInstalled", "require_tau_bench", "tau_bench_available"]

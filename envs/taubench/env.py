@@ -4,7 +4,7 @@ One action is one `ToolCall`: a domain tool, or `respond` whose `content` goes t
 The observation is the tool's output or the user's reply; the reward is τ-bench's own (1.0 or 0.0),
 given once, at the step that ends the episode.
 
-How the known τ-bench pitfalls (spec/taubench.md §10) are handled:
+How the known τ-bench pitfalls are handled:
 
 - the task is drawn from this env's seeded generator (`reset(seed=...)`, or `options={"task_id": ...}`)
   and passed to τ-bench explicitly, never left to its off-by-one `random.randint` draw;
@@ -120,6 +120,11 @@ class TauBenchEnv(gym.Env):
         self._tool_map = {s.name: s for s in self.tool_specs}
         names = [s.name for s in self.tool_specs]
         self.write_tools: list[str] = state_changing_tools(names, write_tools)
+        # what generic policies learn about this env (in every reset info too): pool namespace, intents
+        self.env_info: dict[str, Any] = {
+            "pool_namespace": f"taubench-{env_name}",
+            "intent_labels": list(self.write_tools),
+        }
         all_ids = [str(i) for i in range(len(self._tau.tasks))]
         if self._wanted_ids is None:
             self.task_ids: list[str] = all_ids
@@ -204,10 +209,11 @@ class TauBenchEnv(gym.Env):
         observation = str(res.observation)
         self._transcript = [("user", observation)]
         info: dict[str, Any] = {
+            **self.env_info,
+            "intent_labels": list(self.write_tools),  # a fresh list: infos never share an object
             "tools": [s.openai() for s in self.tool_specs],
             "task_id": task_id,
             "domain": self.env_name,
-            "intent_labels": list(self.write_tools),
             "query": observation,
             "policy": tau.wiki,
             "task_split": self.task_split,

@@ -19,7 +19,7 @@ _EXPORTS = {
     "Question": "seer_env.envs.toolqa.questions",
     "load_questions": "seer_env.envs.toolqa.questions",
     "save_questions": "seer_env.envs.toolqa.questions",
-    "DOMAINS": "seer_env.envs.toolqa.questions",
+    "DOMAINS": "seer_env.envs.toolqa.domains",
     "TOOL_SPECS": "seer_env.envs.toolqa.tools",
     "ToolQAToolkit": "seer_env.envs.toolqa.tools",
     "score_answer": "seer_env.envs.toolqa.scoring",

@@ -13,10 +13,7 @@ import os
 import time
 from pathlib import Path
 
-QUESTION_FILES = {
-    "easy": ["flight", "coffee", "yelp", "airbnb", "dblp", "scirex", "agenda", "gsm8k"],
-    "hard": ["flight", "coffee", "yelp", "airbnb", "dblp", "scirex", "agenda"],
-}
+from seer_env.envs.toolqa.domains import QUESTION_SETS
 
 WHERE_TEXT = """\
 [bold]Official ToolQA data[/bold]
@@ -118,7 +115,7 @@ def verify_dir(root: str | Path) -> dict[str, list[str]]:
     present, missing, problems = [], [], []
     for rel in expected_files():
         (present if (data / rel).is_file() else missing).append(f"data/{rel}")
-    for diff, domains in QUESTION_FILES.items():
+    for diff, domains in QUESTION_SETS.items():
         for d in domains:
             names = [f"{d}-{diff}.jsonl"] + (["genda-hard.jsonl"] if (d, diff) == ("agenda", "hard") else [])
             if any((data / "questions" / diff / n).is_file() for n in names):

@@ -1,6 +1,6 @@
 """The ToolQA external corpus: located, parsed once per process, shared read-only by every env.
 
-Layout (spec §1): `<root>/data/external_corpus/{flights,coffee,yelp,airbnb,dblp,agenda,scirex}/...`.
+Layout (the official download): `<root>/data/external_corpus/{flights,coffee,yelp,airbnb,dblp,agenda,scirex}/...`.
 
 Tables keep exactly the strings the reference shows the agent (it casts every cell with pandas
 1.x `astype(str)`, i.e. Python `str()` of each value: `1123.0`, `nan`, `None`, dict reprs), but store
@@ -605,7 +605,7 @@ SQL_INDEXED = {
 
 
 def sql_column_names(name: str, columns: list[str]) -> list[str]:
-    """Column names as the reference's MySQL build wrote them (spec §5.10)."""
+    """Column names as the reference's MySQL build wrote them (airbnb: spaces to `_`, lat/long spelt out)."""
     if name != "airbnb":
         return list(columns)
     out = []

@@ -1,4 +1,4 @@
-"""`ToolQAEnv`: ToolQA questions as a Gymnasium environment (DESIGN, "Gymnasium conventions").
+"""`ToolQAEnv`: ToolQA questions as a Gymnasium environment (conventions: docs/architecture.md).
 
 One episode = one question. An action is one tool call (any form `parse_action` reads); the
 observation is the tool's text. `Finish[answer]` ends the episode with reward 1.0 when the answer
@@ -17,8 +17,9 @@ import gymnasium as gym
 
 from seer_env.actions import ActionParseError, parse_action_with_thought
 from seer_env.envs.toolqa import corpus as _corpus
+from seer_env.envs.toolqa import domains as _domains
 from seer_env.envs.toolqa.profiles import DEFAULT_PROFILE, ToolProfile, resolve_profile
-from seer_env.envs.toolqa.questions import DOMAINS, Question, load_questions
+from seer_env.envs.toolqa.questions import Question, load_questions
 from seer_env.envs.toolqa.scoring import score_answer
 from seer_env.envs.toolqa.tools import (
     DEFAULT_MAX_OUTPUT_BYTES,
@@ -152,6 +153,7 @@ class ToolQAEnv(gym.Env):
         self.tool_specs = tool_specs(profile.answer_var, profile.sql_dialect, profile.sql_bare_names)
         self._tools = {t.name: t for t in self.tool_specs}
         self._tool_schemas = [t.openai() for t in self.tool_specs]
+        self.env_info = _domains.env_info()  # what generic policies learn about ToolQA (reset info too)
         self.action_space = ToolCallSpace(self.tool_specs)
         self.observation_space = TextObservation()
         self._toolkit = ToolQAToolkit(
@@ -263,11 +265,11 @@ class ToolQAEnv(gym.Env):
         self._over = False
         self._last_obs = q.question
         info: dict[str, Any] = {
+            **_domains.env_info(),
             "tools": self._tool_schemas,
             "task_id": tid,
             "domain": q.domain,
             "difficulty": q.difficulty,
-            "intent_labels": list(DOMAINS),
             "query": q.question,
             "python_sandbox": self._toolkit.python_sandbox,
             "tool_profile": self.tool_profile.name,

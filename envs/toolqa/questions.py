@@ -1,6 +1,6 @@
 """ToolQA question records and the reader for the official JSONL files.
 
-The released files have quirks (spec §8) that the reader absorbs: bare `NaN` answers (not strict
+The released files have quirks that the reader absorbs: bare `NaN` answers (not strict
 JSON; read as the string "NaN", as SEER's copy writes them), the hard agenda file named
 `genda-hard.jsonl`, `flight` (singular) file names, and qids `hard-yelp-00xx` inside airbnb-hard
 (kept as written: the domain comes from the file name).
@@ -16,10 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from seer_env.envs.toolqa.domains import DIFFICULTIES, DOMAINS
 from seer_env.types import ToolCall
-
-DOMAINS = ("flight", "coffee", "yelp", "airbnb", "dblp", "scirex", "agenda", "gsm8k")
-DIFFICULTIES = ("easy", "hard")
 
 # File-name stems as released or written by the notebooks, mapped to the domain label.
 _DOMAIN_ALIASES = {"flights": "flight", "genda": "agenda"}

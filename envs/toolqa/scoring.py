@@ -1,4 +1,4 @@
-"""Answer scoring: ToolQA exact match (spec §6), a numeric-tolerant option, an LLM-judge hook."""
+"""Answer scoring: ToolQA exact match (its normalised EM), a numeric-tolerant option, an LLM-judge hook."""
 
 from __future__ import annotations
 

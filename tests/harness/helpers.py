@@ -8,8 +8,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from seer_env.agents.launch import build_policy_entries
 from seer_env.runner import Runner
-from seer_env.runner_cli import build_policy_entries
 
 
 class RecallSpy:

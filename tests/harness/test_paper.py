@@ -12,8 +12,14 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from seer_env.paper import DOMAINS, paper_tables, print_paper_tables, protocol_env_kwargs, protocol_envs
-from seer_env.runner import read_records
+from seer_env.agents.paper import (
+    DOMAINS,
+    paper_tables,
+    print_paper_tables,
+    protocol_env_kwargs,
+    protocol_envs,
+)
+from seer_env.records import read_records
 
 REPO = Path(__file__).resolve().parents[2]
 

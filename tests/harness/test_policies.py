@@ -13,7 +13,7 @@ from seer_env.agents import SyncPolicy, make_policy
 from seer_env.agents.prompts import EXAMPLES_HEADER, parse_intent
 from seer_env.agents.seer import open_memory
 from seer_env.llm import LLMClient
-from seer_env.runner import StopEpisode
+from seer_env.policy import StopEpisode
 from seer_env.types import ToolCall
 from tests.harness import tiny_env
 from tests.harness.conftest import TINY

@@ -15,8 +15,9 @@ import pytest
 from PIL import Image
 
 from seer_env.agents.seer import open_memory
+from seer_env.records import read_records
 from seer_env.report import make_report, pass_hat_k
-from seer_env.runner import read_records, select_tasks
+from seer_env.runner import select_tasks
 from tests.harness import tiny_env
 from tests.harness.conftest import TINY
 from tests.harness.helpers import run_policies
@@ -284,8 +285,8 @@ async def test_batch_accumulation_survives_an_interrupt(serve, tiny_answers, tmp
     """Interrupted mid-batch and resumed: the batch's recorded successes still enter the pool, in order."""
     import asyncio
 
+    from seer_env.agents.launch import build_policy_entries
     from seer_env.runner import Runner
-    from seer_env.runner_cli import build_policy_entries
 
     tasks = tiny_env.make_tasks(60)[:12]
     wrong = {tasks[4]["query"]}

@@ -1,8 +1,9 @@
-"""A tiny tool-use env for the harness tests; it follows the seer-env env contract (contracts.md).
+"""A tiny tool-use env for the harness tests; it follows the seer-env env contract (seer_env.policy).
 
 It stands in for ToolQA-Synth where the tests need full control: tasks are "what is X plus Y" or
 "what is the value of KEY" questions over a fixed table, answered with `Lookup[key]`,
-`Add[a, b]` and `Finish[answer]`. Reset info carries tools, task_id, domain, intent_labels, query
+`Add[a, b]` and `Finish[answer]`. As ToolQA's stand-in it stores experiences under the pool
+namespace "toolqa" (its `env_info`). Reset info carries that env info, tools, task_id, domain, query
 (and gold with reveal_gold); step info carries tool, ok, error, and answer/success at the end. A
 `slow` seconds argument makes every tool call sleep (a slow tool). Registered as
 `tests.harness.tiny_env:Tiny-v0`.
@@ -100,6 +101,7 @@ class TinyToolEnv(gym.Env):
         self.tasks = make_tasks(n_tasks)
         self.by_id = {t["id"]: t for t in self.tasks}
         self.task_ids = [t["id"] for t in self.tasks]
+        self.env_info = {"pool_namespace": "toolqa", "intent_labels": list(INTENTS)}
         self.tool_specs = list(TOOLS)
         self.action_space = ToolCallSpace(self.tool_specs)
         self.observation_space = TextObservation()
@@ -120,10 +122,11 @@ class TinyToolEnv(gym.Env):
         self._steps = 0
         self._over = False
         info = {
+            **self.env_info,
+            "intent_labels": list(INTENTS),  # a fresh list: infos never share an object
             "tools": [t.openai() for t in self.tool_specs],
             "task_id": tid,
             "domain": self._task["domain"],
-            "intent_labels": list(INTENTS),
             "query": self._task["query"],
         }
         if options.get("reveal_gold"):

@@ -1,4 +1,4 @@
-"""Our top-k equals a brute-force re-implementation of the reference selection (spec/seer.md §1.2)."""
+"""Our top-k equals a brute-force re-implementation of the SEER reference's selection."""
 
 from __future__ import annotations
 

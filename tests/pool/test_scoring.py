@@ -55,7 +55,7 @@ def _used(*tools: str) -> list[Step]:
 def test_coverage_function():
     assert coverage([], ["LoadDB"]) == 0.0
     assert coverage(["LoadDB", "FilterDB"], ["LoadDB", "GetValue"]) == 0.5
-    # the reference divides by the list length, repeats included (spec §5.4)
+    # the reference divides by the list length, repeats included (a quirk kept on purpose)
     assert coverage(["GetValue", "GetValue"], ["GetValue"]) == 0.5
     assert coverage(["LoadDB"], ["LoadDB", "LoadDB"]) == 1.0
     assert seer_score(RecallWeights(), 0.5, 0.25, True) == pytest.approx(1.75)

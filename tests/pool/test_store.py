@@ -7,6 +7,7 @@ import json
 import pytest
 from sqlalchemy import update
 
+from seer_env.envs.toolqa.domains import RETRIEVAL_TOOLS
 from seer_env.pool import EmbedderMismatchError, ExperienceMemory, PoolFrozenError, SchemaVersionError
 from seer_env.pool.io import (
     export_jsonl,
@@ -24,13 +25,13 @@ from tests.pool.fakes import HashEmbedder, make_traj
 
 @pytest.fixture
 def mem(tmp_path):
-    m = ExperienceMemory(tmp_path / "p.sqlite", embedder=HashEmbedder())
+    m = ExperienceMemory(tmp_path / "p.sqlite", embedder=HashEmbedder(), namespace="toolqa")
     yield m
     m.close()
 
 
 def test_wal_mode_and_default_url():
-    m = ExperienceMemory(embedder=HashEmbedder())
+    m = ExperienceMemory(embedder=HashEmbedder(), namespace="toolqa")
     assert m.url.startswith("sqlite:///") and m.url.endswith(".sqlite")
     with m.store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar().lower() == "wal"
@@ -86,16 +87,16 @@ def test_freeze(tmp_path, mem):
         mem.add(make_traj(0))  # even a duplicate is refused, not silently dropped
     assert len(mem) == 5
     # another process (here: another handle) sees the freeze
-    other = ExperienceMemory(mem.url, embedder=HashEmbedder())
+    other = ExperienceMemory(mem.url, embedder=HashEmbedder(), namespace="toolqa")
     with pytest.raises(PoolFrozenError):
         other.add(make_traj(100))
     assert other.stats()["frozen"] is True and other.stats()["frozen_hash"] == digest
     other.close()
     # the same content in another order hashes differently (ties depend on order)
-    m2 = ExperienceMemory(tmp_path / "q.sqlite", embedder=HashEmbedder())
+    m2 = ExperienceMemory(tmp_path / "q.sqlite", embedder=HashEmbedder(), namespace="toolqa")
     m2.add_many([make_traj(i) for i in reversed(range(5))])
     assert m2.content_hash() != digest
-    m3 = ExperienceMemory(tmp_path / "r.sqlite", embedder=HashEmbedder())
+    m3 = ExperienceMemory(tmp_path / "r.sqlite", embedder=HashEmbedder(), namespace="toolqa")
     m3.add_many([make_traj(i) for i in range(5)])
     assert m3.content_hash() == digest
     m2.close()
@@ -104,7 +105,7 @@ def test_freeze(tmp_path, mem):
 
 def test_newer_schema_is_refused(tmp_path):
     path = tmp_path / "p.sqlite"
-    ExperienceMemory(path, embedder=HashEmbedder()).close()
+    ExperienceMemory(path, embedder=HashEmbedder(), namespace="toolqa").close()
     s = Store(path)
     with s.engine.begin() as conn:
         conn.execute(
@@ -112,7 +113,7 @@ def test_newer_schema_is_refused(tmp_path):
         )
     s.close()
     with pytest.raises(SchemaVersionError, match="upgrade seer-env"):
-        ExperienceMemory(path, embedder=HashEmbedder())
+        ExperienceMemory(path, embedder=HashEmbedder(), namespace="toolqa")
 
 
 def test_embedder_mismatch(tmp_path):
@@ -140,7 +141,7 @@ def test_jsonl_roundtrip(tmp_path, mem):
     mem.add(make_traj(50), split="train", namespace="taubench")
     out = tmp_path / "pool.jsonl"
     assert export_jsonl(mem, out) == 12
-    m2 = ExperienceMemory(tmp_path / "copy.sqlite", embedder=HashEmbedder())
+    m2 = ExperienceMemory(tmp_path / "copy.sqlite", embedder=HashEmbedder(), namespace="toolqa")
     assert import_jsonl(m2, out) == (12, 0)
     assert import_jsonl(m2, out) == (0, 12)  # all duplicates now
     assert m2.content_hash() == mem.content_hash() or len(m2) == 12
@@ -213,14 +214,14 @@ def test_render():
         render_step(2, Step(ToolCall("Finish", {"answer": "3"}), "3"))
         == "Step 2: <CALL_BEGIN>Finish[3]<CALL_END>"
     )
-    scirex = seed_trajectories()[5]
-    text = render_experience(scirex)
+    scirex = seed_trajectories("toolqa")[5]
+    text = render_experience(scirex, RETRIEVAL_TOOLS)
     assert text.splitlines()[0] == f"Question: {scirex.query}" and f"Result 1: {OMITTED}" in text
-    assert OMITTED not in render_experience(scirex, omit_retrieval=False)
+    assert OMITTED not in render_experience(scirex)
     long = Step(ToolCall("GetValue", {"c": "x"}), "y" * 5000)
     result_line = render_experience(type("E", (), {"query": "q", "steps": [long]})()).splitlines()[-1]
     assert result_line == "Result 1: " + "y" * 2048
-    block = render_exemplars(seed_trajectories()[:2])
+    block = render_exemplars(seed_trajectories("toolqa")[:2])
     assert block.endswith("\n\n") and block.count("Question: ") == 2
 
 
@@ -228,7 +229,7 @@ def test_cli(tmp_path, capsys):
     from seer_env.cli import main
 
     db = str(tmp_path / "c.sqlite")
-    m = ExperienceMemory(db, embedder=HashEmbedder())
+    m = ExperienceMemory(db, embedder=HashEmbedder(), namespace="toolqa")
     m.add_many([make_traj(i) for i in range(3)])
     m.close()
     assert main(["pool", "stats", db, "--json"]) == 0

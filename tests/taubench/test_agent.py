@@ -8,7 +8,7 @@ from tests.taubench.helpers import all_tasks, make_env, make_memory
 
 
 def _agent(env, memory, split, model="seerscripted/oracle", **kw):
-    from seer_env.envs.taubench.agent import SeerTauAgent
+    from seer_env.agents.taubench.agent import SeerTauAgent
 
     u = env.unwrapped
     tau = u.tau_env
@@ -20,7 +20,7 @@ def _agent(env, memory, split, model="seerscripted/oracle", **kw):
 def test_agent_subclasses_tau_bench_agent():
     from tau_bench.agents.base import Agent
 
-    from seer_env.envs.taubench.agent import SeerTauAgent
+    from seer_env.agents.taubench.agent import SeerTauAgent
 
     assert issubclass(SeerTauAgent, Agent)
 
@@ -102,9 +102,10 @@ def test_step_cap_ends_with_reward_zero(llm, tmp_path):
 
 def test_seer_policy_plays_through_the_harness_runner(llm, tmp_path):
     """The same agent logic as a seer-env Policy, run by `seer-env run`'s Runner on TauBench-retail-v0."""
-    from seer_env.envs.taubench.policy import SeerTauPolicy
+    from seer_env.agents.taubench.policy import SeerTauPolicy
     from seer_env.llm import LLMClient
-    from seer_env.runner import PolicyEntry, Runner, read_records, run_sync
+    from seer_env.records import read_records
+    from seer_env.runner import PolicyEntry, Runner, run_sync
 
     memory = make_memory(tmp_path)
     client = LLMClient("seerscripted/oracle")

@@ -1,4 +1,4 @@
-"""TauBenchEnv over the fake tau_bench: checker, gold replay, τ-bench's reward, the §10 pitfalls."""
+"""TauBenchEnv over the fake tau_bench: checker, gold replay, τ-bench's reward, its known pitfalls."""
 
 from __future__ import annotations
 

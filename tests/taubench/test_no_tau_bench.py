@@ -16,7 +16,8 @@ import seer_env
 import gymnasium as gym
 assert "TauBench-retail-v0" in gym.registry
 assert "tau_bench" not in sys.modules and "litellm" not in sys.modules
-from seer_env.envs.taubench import users, intents, agent, policy, cli, runner  # import without tau_bench
+from seer_env.envs.taubench import users, intents  # import without tau_bench
+from seer_env.agents.taubench import agent, policy, cli, runner
 assert agent.SeerTauAgent.__mro__[1] is object
 from seer_env.cli import main
 assert main(["taubench", "run", "--model", "m", "--user-strategy", "scripted"]) == 2

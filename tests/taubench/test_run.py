@@ -11,7 +11,7 @@ from tests.taubench.helpers import all_tasks, make_env, make_memory
 
 
 def _opts(tmp_path, **kw):
-    from seer_env.envs.taubench.runner import TauRunOptions
+    from seer_env.agents.taubench.runner import TauRunOptions
 
     base = dict(
         model="oracle",
@@ -34,7 +34,7 @@ def test_run_through_tau_bench_runner_accumulates_from_train_only(llm, tmp_path)
     import tau_bench.envs.base as base
     import tau_bench.run as run_mod
 
-    from seer_env.envs.taubench.runner import run_tau
+    from seer_env.agents.taubench.runner import run_tau
 
     factory, load_user = run_mod.agent_factory, base.load_user
     memory = make_memory(tmp_path)
@@ -59,7 +59,7 @@ def test_run_through_tau_bench_runner_accumulates_from_train_only(llm, tmp_path)
 
 
 def test_failed_episodes_are_recorded_not_added(llm, tmp_path):
-    from seer_env.envs.taubench.runner import run_tau
+    from seer_env.agents.taubench.runner import run_tau
 
     memory = make_memory(tmp_path)
     out = run_tau(_opts(tmp_path, model="lazy", task_split="train"), memory=memory)
@@ -71,7 +71,7 @@ def test_pass_hat_k_matches_tau_bench_display_metrics(capsys):
     from tau_bench.run import display_metrics
     from tau_bench.types import EnvRunResult
 
-    from seer_env.envs.taubench.runner import pass_hat_k
+    from seer_env.agents.taubench.runner import results_pass_hat_k as pass_hat_k
 
     rng = random.Random(0)
     results = [
@@ -88,7 +88,7 @@ def test_pass_hat_k_matches_tau_bench_display_metrics(capsys):
 
 
 def test_out_of_range_seed_is_refused_up_front(llm, tmp_path):
-    from seer_env.envs.taubench.runner import run_tau
+    from seer_env.agents.taubench.runner import run_tau
 
     n = len(all_tasks("retail", "test"))
     bad = next(s for s in range(1000) if random.Random(s).randint(0, n) == n)
@@ -139,7 +139,7 @@ def _talk(traj):
 
 def test_replay_user_reproduces_a_recorded_run(llm, tmp_path):
     """A run's results file (here from a scripted user) replays the same conversations."""
-    from seer_env.envs.taubench.runner import run_tau
+    from seer_env.agents.taubench.runner import run_tau
 
     scripts = {"0": ["Hello, I need to cancel an order.", "It is #W0000001.", "###STOP###"]}
     scripts_path = tmp_path / "scripts.json"
@@ -165,7 +165,7 @@ def test_replay_user_reproduces_a_recorded_run(llm, tmp_path):
 
 def test_llm_user_env_is_built_once_and_a_recorded_llm_run_replays(llm, tmp_path):
     """τ-bench's own LLM user (scripted model): one constructor call in total, then a replay of its run."""
-    from seer_env.envs.taubench.runner import run_tau
+    from seer_env.agents.taubench.runner import run_tau
 
     env = make_env("retail", user_strategy="llm", user_model="user", user_provider="seerscripted")
     assert llm.user_calls == 1  # the constructor's reset(), once
@@ -205,7 +205,7 @@ def test_llm_user_env_is_built_once_and_a_recorded_llm_run_replays(llm, tmp_path
 def test_seer_env_run_plays_taubench_tasks(tmp_path):
     """`seer-env run --env TauBench-retail-v0` (the harness's runner) plays the same tasks."""
     from seer_env.cli import main
-    from seer_env.runner import read_records
+    from seer_env.records import read_records
 
     out = tmp_path / "run"
     rc = main(
@@ -237,7 +237,7 @@ def test_seer_env_run_with_seer_tau_policy(llm, tmp_path):
     """`seer-env run --policy seer-tau` builds SEER-τ from the registry, with its own pool namespace."""
     from seer_env.cli import main
     from seer_env.pool import ExperienceMemory
-    from seer_env.runner import read_records
+    from seer_env.records import read_records
 
     out, pool = tmp_path / "run", tmp_path / "pool.sqlite"
     rc = main(

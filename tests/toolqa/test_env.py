@@ -11,10 +11,10 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import seer_env  # noqa: F401  (registers the IDs)
-from seer_env.agents.base import SyncPolicy
 from seer_env.agents.random import RandomPolicy
 from seer_env.envs.toolqa.env import ToolQAEnv
 from seer_env.envs.toolqa.questions import DOMAINS
+from seer_env.policy import SyncPolicy
 from seer_env.types import ToolCall
 from tests.toolqa.fixture import hash_embedder
 

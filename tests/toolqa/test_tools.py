@@ -1,4 +1,4 @@
-"""Every tool's success output and each error message of spec §5, on the fixture corpus."""
+"""Every tool's success output and each error message of the ToolQA reference, on the fixture corpus."""
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
 """A fake of the `tau_bench` package (sierra-research/tau-bench, v1, commit 59a200c), for seer-env's tests.
 
 tau-bench is not on PyPI and cannot be installed in the test environment, so this package stands in
-for it. It follows the public API described in seer-env's `spec/taubench.md` (§2-§7 and the fidelity
-checklist of §10):
+for it. It follows upstream's public API at that commit, known quirks included:
 
 - the same module paths and names (`tau_bench.types`, `tau_bench.envs.get_env`, `tau_bench.envs.base.Env`,
   `tau_bench.envs.tool.Tool`, `tau_bench.envs.user.{UserStrategy, load_user, BaseUserSimulationEnv, ...}`,

@@ -1,4 +1,4 @@
-"""Fake of `tau_bench/run.py`: `run`, `agent_factory`, `display_metrics` (spec §7)."""
+"""Fake of `tau_bench/run.py`: `run`, `agent_factory`, `display_metrics` (upstream sierra-research/tau-bench)."""
 
 import json
 import multiprocessing

@@ -1,4 +1,4 @@
-"""Fake of `tau_bench.agents.tool_calling_agent`: the "tool-calling" strategy (spec §6)."""
+"""Fake of `tau_bench.agents.tool_calling_agent`: the "tool-calling" strategy."""
 
 import json
 from typing import Any, Dict, List, Optional

@@ -1,4 +1,4 @@
-"""Fake of `tau_bench.envs.base.Env` (spec §3), reward computation included."""
+"""Fake of `tau_bench.envs.base.Env` (upstream sierra-research/tau-bench), reward computation included."""
 
 import random
 from hashlib import sha256

@@ -1,4 +1,4 @@
-"""Fake of `tau_bench.envs.user` (spec §5): strategies, `load_user`, the simulators.
+"""Fake of `tau_bench.envs.user` (upstream sierra-research/tau-bench): strategies, `load_user`, the simulators.
 
 As upstream, importing it runs `from litellm import completion`, and the LLM-based simulators call the
 model in their constructor. Prompts are paraphrased; ReAct/verify/reflection are reduced to the LLM user's

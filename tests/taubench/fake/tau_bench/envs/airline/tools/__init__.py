@@ -114,7 +114,7 @@ class SendCertificate(Tool):
                     "id": payment_id,
                 }
                 return f"Certificate {payment_id} added to user {user_id} with amount {amount}."
-        # falls through and returns None after three certificates, as upstream (spec §10.9)
+        # falls through and returns None after three certificates, as upstream does
 
     @staticmethod
     def get_info() -> Dict[str, Any]:

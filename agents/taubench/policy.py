@@ -5,20 +5,22 @@ intent, message bookkeeping and accumulation); only the loop is inverted: the ru
 each observation. The `respond` tool of the env is not shown to the model: as in τ-bench's tool-calling
 agent, a reply without a tool call is the message to the user.
 
-The constructor takes the runner's `(client, memory, **options)`; options it does not know (ToolQA
-SEER's hints, action_format, ...) are ignored.
+The constructor takes the runner's `(client, memory, **options)` (or `memory_for`, opened once the
+env's pool namespace is known); options it does not know (SEER's hints, action_format, ...) are ignored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from seer_env.agents.base import Policy
-from seer_env.envs.taubench.agent import RESPOND, SeerTauAgent
+from seer_env.agents.memory import pool_size_of, pool_summary_of
+from seer_env.agents.taubench.agent import RESPOND, SeerTauAgent
 from seer_env.envs.taubench.intents import intent_of
+from seer_env.policy import EnvInfo, Policy, PoolSummary
 from seer_env.types import Step, ToolCall, Trajectory
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ class SeerTauPolicy(Policy):
         client: Any = None,
         memory: Any = None,
         *,
+        memory_for: Callable[[str], Any] | None = None,
         model: str | None = None,
         strategy: str = "hybrid",
         k: int | None = None,
@@ -53,6 +56,8 @@ class SeerTauPolicy(Policy):
             client = LLMClient(model)
         self.client = client
         self.memory = memory
+        self._memory_for = memory_for
+        self.namespace: str | None = getattr(memory, "namespace", None)
         self.options = dict(
             strategy=strategy,
             k=k,
@@ -75,8 +80,26 @@ class SeerTauPolicy(Policy):
         self._recalled: list[Any] = []
         self.recalled_ids: list[list[int]] = []
 
+    def prepare(self, env_info: EnvInfo) -> None:
+        self._bind(env_info)
+
+    def _bind(self, env_info: EnvInfo | dict[str, Any]) -> None:
+        """The env's pool namespace; the pool for it when this policy opens its own."""
+        if self.memory is None and self._memory_for is not None and env_info.get("pool_namespace"):
+            self.namespace = str(env_info["pool_namespace"])
+            self.memory = self._memory_for(self.namespace)
+        elif self.namespace is None:
+            self.namespace = env_info.get("pool_namespace")
+
+    def pool_size(self) -> int | None:
+        return pool_size_of(self.memory)
+
+    def pool_summary(self) -> PoolSummary | None:
+        return pool_summary_of(self.memory)
+
     def reset(self, *, seed: int | None = None, info: dict[str, Any] | None = None) -> None:
         info = dict(info or {})
+        self._bind(info)
         tools = [t for t in info.get("tools", []) if t.get("function", {}).get("name") != RESPOND]
         self.agent = SeerTauAgent(
             tools,
@@ -84,12 +107,13 @@ class SeerTauPolicy(Policy):
             llm=self.client,
             memory=self.memory,
             env_name=str(info.get("domain") or "retail"),
+            namespace=self.namespace,
             task_split=self.split or str(info.get("task_split") or "test"),
             **self.options,
         )
         self._reset_state()
 
-    async def act(self, observation: str, info: dict[str, Any]) -> ToolCall:
+    async def act(self, observation: str, info: dict[str, Any]) -> ToolCall | str:
         if self.agent is None:
             self.reset(info=info)
         agent = self.agent
@@ -152,6 +176,3 @@ class SeerTauPolicy(Policy):
     async def aobserve(self, trajectory: Trajectory) -> None:
         if self.agent is not None:
             await asyncio.to_thread(self.agent.remember, self._as_pool_trajectory(trajectory))
-
-    def usage(self) -> dict[str, Any]:
-        return {}

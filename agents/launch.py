@@ -1,22 +1,26 @@
-"""`seer-env run` and `seer-env report`, and the building of policies by name for the runner.
+"""Launching runs: policies built by name for the runner, the run options, the progress bar.
 
-Heavy imports (litellm, the pool, matplotlib) happen inside the functions, so `seer-env --help`
-stays fast.
+`seer-env run` (`seer_env.agents.cli`) and the paper protocol (`seer_env.agents.paper`) both use it.
+Heavy imports (litellm, the pool) happen inside the functions, so `seer-env --help` stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 from pathlib import Path
 from typing import Any
 
+from seer_env.agents.memory import SharedPools, open_memory
+from seer_env.pool.types import STRATEGIES
+from seer_env.runner import SAFETY_STEP_CAP
+
 log = logging.getLogger(__name__)
 
-LLM_OPTION_KEYS = ("timeout", "max_retries", "temperature", "max_tokens", "cache_dir", "backoff_base")
+# --protocol NAME -> the module whose run_protocol_cli(args) plays it
+PROTOCOLS = {"seer-toolqa": "seer_env.agents.paper"}
 
 
 def _pool_path(pool: str | None, out: Path, label: str, n_accumulating: int) -> str:
@@ -78,37 +82,30 @@ def build_policy_entries(
     for label in policies:
         name = label
         cls = policy_class(name)
-        memories: dict[str, Any] = {}
+        # one pool file per policy, one memory per namespace in it (the env names the namespace)
+        path = _pool_path(pool, out, label, len(pooled)) if name in POOL_POLICIES else None
+        pools = SharedPools(lambda ns, _path=path: open_memory(_path, ns, embedder=get_embedder()))
 
-        def factory(env_id: str, _name=name, _label=label, _cls=cls, _memories=memories) -> Any:
-            from seer_env.agents.seer import namespace_for, open_memory
-
-            ns = namespace_for(env_id)
+        def factory(env_id: str, _name=name, _cls=cls, _pools=pools) -> Any:
             if _name in ("random", "oracle"):
                 return _cls()
             if _name == "react":
-                return _cls(client, **react_options)
+                return _cls(client, **{k: v for k, v in react_options.items() if v is not None})
             kw = {k: v for k, v in seer_options.items() if v is not None}
-            kw["namespace"] = ns
             if _name == "fewshot":
                 kw = {k: v for k, v in kw.items() if k not in ("strategy", "accumulate")}
                 return _cls(client, **kw)
-            if ns not in _memories:
-                path = _pool_path(pool, out, _label, len(pooled))
-                _memories[ns] = open_memory(path, ns, embedder=get_embedder())
             kw["accumulate"] = accumulate_on and kw.get("accumulate", True)
             kw["run_id"] = run_id
             if _name == "fewshot-random":
                 kw.pop("strategy", None)
-            return _cls(client, _memories[ns], **kw)
+            return _cls(client, memory_for=_pools, **kw)
 
         describe: dict[str, Any] = {"policy": name}
         if name in LLM_POLICIES and client is not None:
             describe["llm"] = client.describe()
         if name in POOL_POLICIES:
-            describe["pool"] = (
-                _pool_path(pool, out, label, len(pooled)) if "://" not in (pool or "") else "url"
-            )
+            describe["pool"] = path if "://" not in (pool or "") else "url"
             describe["seer_options"] = seer_options
         if name == "react":
             describe["react_options"] = react_options
@@ -173,8 +170,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", required=False, default=None, help="env ids, comma separated")
     p.add_argument(
         "--policy",
-        default="random",
-        help="policies, comma separated: random,oracle,react,fewshot,fewshot-random,seer",
+        default=None,
+        help="policies, comma separated: random,oracle,react,fewshot,fewshot-random,seer,seer-tau "
+        "(default: random; with --protocol: seer)",
     )
     p.add_argument("--model", default=None, help="litellm model string, e.g. openai/gpt-4o-mini")
     p.add_argument("--api-base", default=None, help="OpenAI-compatible endpoint (vLLM, a proxy, ...)")
@@ -196,10 +194,18 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shuffle", action="store_true", help="play tasks in a seeded random order")
     p.add_argument(
         "--accumulate",
-        default="online",
-        help="pool updates: online, sequential (task order, reproducible), batch:N, none",
+        default=None,
+        help="pool updates: online, sequential (task order, reproducible), batch:N, none "
+        "(default: online; with --protocol: sequential)",
     )
-    p.add_argument("--max-steps", type=int, default=50, help="runner safety cap on steps per episode")
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        default=None,
+        help="the most steps (tool calls, Finish included) of an episode, for every policy; default: "
+        f"each policy's own (SEER 6, as the reference), and {SAFETY_STEP_CAP} for a policy that has none",
+    )
+    p.add_argument("--seer-max-steps", dest="max_steps", type=int, help=argparse.SUPPRESS)  # older name
     p.add_argument(
         "--env-kwargs", default=None, help='JSON object passed to gymnasium.make, e.g. {"scale": "small"}'
     )
@@ -220,9 +226,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         "(unknown models cost 0)",
     )
     s = p.add_argument_group("SEER and few-shot")
-    s.add_argument("--strategy", choices=("process", "goal", "hybrid"), default="process")
+    s.add_argument("--strategy", choices=STRATEGIES, default="process")
     s.add_argument("-k", "--k", dest="k", type=int, default=4, help="exemplars recalled")
-    s.add_argument("--seer-max-steps", type=int, default=6, help="SEER's step cap, Finish included")
     s.add_argument(
         "--continue-on-error", action="store_true", help="go on after a failed step (the reference stops)"
     )
@@ -233,9 +238,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--protocol",
         default=None,
-        choices=("seer-toolqa",),
+        choices=tuple(PROTOCOLS),
         help="run the paper's ToolQA protocol (domain order, easy then hard, one pool, k=4, process) "
-        "and print the paper-shaped tables",
+        "and print the paper-shaped tables; --policy and --accumulate are honoured when given",
     )
     p.add_argument("--data-dir", default=None, help="ToolQA data directory for --protocol seer-toolqa")
 
@@ -271,7 +276,7 @@ def seer_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "strategy": args.strategy,
         "k": args.k,
-        "max_steps": args.seer_max_steps,
+        "max_steps": args.max_steps,
         "continue_on_error": args.continue_on_error,
         "hints": not args.no_hints,
         "classify": not args.no_classify,
@@ -316,7 +321,7 @@ def play(
         shuffle=shuffle,
         accumulate=accumulate,
         env_kwargs=env_kwargs,
-        max_steps=args.max_steps,
+        max_steps=args.max_steps or SAFETY_STEP_CAP,
         config=config,
         on_record=progress.update,
         on_plan=progress.start,
@@ -335,83 +340,3 @@ def play(
         return 2
     finally:
         progress.stop()
-
-
-def run_command(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    if args.protocol == "seer-toolqa":
-        from seer_env.paper import run_protocol_cli
-
-        return run_protocol_cli(args)
-    if not args.env:
-        console.print("[red]--env is required[/red]")
-        return 2
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    envs = [e.strip() for e in args.env.split(",") if e.strip()]
-    policies = [p.strip() for p in args.policy.split(",") if p.strip()]
-    env_kwargs = json.loads(args.env_kwargs) if args.env_kwargs else {}
-    llm_options = llm_options_from_args(args)
-    seer_options = seer_options_from_args(args)
-    from seer_env.agents import POLICIES
-
-    unknown = [p for p in policies if p not in POLICIES]
-    if unknown:
-        console.print(f"[red]unknown policy {', '.join(unknown)}[/red]; known: {', '.join(POLICIES)}")
-        return 2
-    entries = build_policy_entries(
-        policies,
-        out=out,
-        model=args.model,
-        api_base=args.api_base,
-        api_key=args.api_key,
-        pool=args.pool,
-        accumulate=args.accumulate,
-        llm_options=llm_options,
-        seer_options=seer_options,
-        react_options={"action_format": args.action_format},
-        embedder=args.embedder,
-        run_id=out.name,
-    )
-    config = {k: v for k, v in vars(args).items() if k not in ("func", "api_key")}
-    counts = play(
-        args,
-        envs,
-        entries,
-        out,
-        accumulate=args.accumulate,
-        env_kwargs={"*": env_kwargs} if env_kwargs else None,
-        config=config,
-        shuffle=args.shuffle,
-    )
-    if isinstance(counts, int):
-        return counts
-    console.print(
-        f"{counts['done']} episodes played ({counts['skipped']} already recorded), "
-        f"{counts['success']} succeeded, {counts['errors']} errors; results in {out / 'results.jsonl'}"
-    )
-    return 0
-
-
-def report_command(args: argparse.Namespace) -> int:
-    from seer_env.report import make_report
-
-    try:
-        make_report(args.dir, out=args.out, plots=not args.no_plots, print_tables=True)
-    except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    run = subparsers.add_parser("run", help="play policies on envs and record every episode")
-    add_run_arguments(run)
-    run.set_defaults(func=run_command)
-    rep = subparsers.add_parser("report", help="tables and plots of a run directory")
-    rep.add_argument("dir", help="a run directory (with results.jsonl)")
-    rep.add_argument("--out", default=None, help="where to write report.md and PNGs (default: DIR)")
-    rep.add_argument("--no-plots", action="store_true")
-    rep.set_defaults(func=report_command)

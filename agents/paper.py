@@ -1,6 +1,6 @@
 """The SEER paper's ToolQA protocol against a given model, and its results next to the published ones.
 
-Protocol (spec/seer.md §2, the domain-ordered `tdqa.py` run): the 15 ToolQA subsets in the order
+Protocol (the SEER reference's domain-ordered `tdqa.py` run): the 15 ToolQA subsets in the order
 flight, coffee, yelp, airbnb, dblp, scirex, agenda, gsm8k, easy then hard within each domain (gsm8k
 has no hard set), questions in file order; one pool grows across all of them (seeded with the shipped
 seed experiences); k = 4; the process (trajectory-based) strategy; the reference's step cap of 6 and
@@ -9,25 +9,27 @@ so every question sees every earlier success, as in the reference, and the run i
 
     seer-env run --protocol seer-toolqa --model hosted_vllm/Qwen/Qwen2.5-72B-Instruct \\
         --api-base http://localhost:8000/v1 --data-dir /path/to/ToolQA --out runs/paper
-    python -m seer_env.paper --table runs/paper     # the tables again, from a finished run
+    python -m seer_env.agents.paper --table runs/paper     # the tables again, from a finished run
 
 `--env ToolQA-Synth` runs the same protocol on the generated corpus (no download; the published numbers
 are then only a shape to compare with, not a target). Success is the env's exact-match judgement,
-not the reference's lenient LLM judge (spec/seer.md §2), so expect lower numbers for the same answers.
+not the reference's lenient LLM judge, so expect lower numbers for the same answers.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-DOMAINS = ("flight", "coffee", "yelp", "airbnb", "dblp", "scirex", "agenda", "gsm8k")
-HARD_DOMAINS = DOMAINS[:-1]
+from seer_env.envs.toolqa.domains import DOMAINS, HARD_DOMAINS
+from seer_env.records import EpisodeRecord
 
-# spec/seer.md §3.3: per-domain accuracy (%) at k = 4 (plot/improvement.py), process and goal modes
+# the SEER paper's per-domain accuracy (%) at k = 4 (its plot/improvement.py), process and goal modes
 PUBLISHED_K4 = {
     "process": {
         "easy": {
@@ -72,10 +74,10 @@ PUBLISHED_K4 = {
         },
     },
 }
-# the averages as the plot script lists them (spec/seer.md §3.3); the hard ones are not the mean of the
+# the averages as the plot script lists them; the hard ones are not the mean of the
 # per-domain values above (31.08 and 31.18), a discrepancy in the source, so both are shown
 PUBLISHED_K4_AVG = {"process": {"easy": 67.88, "hard": 31.79}, "goal": {"easy": 67.50, "hard": 31.89}}
-# spec/seer.md §3.2 (ablation, the "SEER" row) and §3.4 (baselines, pooled over all 1530 questions)
+# the paper's ablation ("SEER" row) and its baselines (pooled over all 1530 questions)
 PUBLISHED_ABLATION = {"easy": 67.9, "hard": 31.1, "all": 50.7}
 PUBLISHED_BASELINES = {"CoT": 28.24, "ReAct": 38.63, "TUMS": 39.08, "ART": 41.37, "ExpeL": 45.03}
 
@@ -107,16 +109,16 @@ def _subset(label: str) -> tuple[str, str]:
     return ("hard" if "-hard-" in base else "easy"), dom
 
 
-def paper_tables(records: list[dict[str, Any]], policy: str = "seer") -> dict[str, Any]:
+def paper_tables(records: Sequence[EpisodeRecord | dict[str, Any]], policy: str = "seer") -> dict[str, Any]:
     """Accuracy per subset (first trial), the easy/hard means over domains, and "All" (15-subset mean)."""
     acc: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for r in records:
-        if r.get("policy") != policy or int(r.get("trial", 0)) != 0:
+    for r in map(EpisodeRecord.coerce, records):
+        if r.policy != policy or r.trial != 0:
             continue
-        diff, dom = _subset(r["env_id"])
+        diff, dom = _subset(r.env_id)
         if dom == "?":
-            dom = r.get("domain") or "?"
-        acc[(diff, dom)].append(int(bool(r.get("success"))))
+            dom = r.domain or "?"
+        acc[(diff, dom)].append(int(r.success))
     per = {k: (100.0 * sum(v) / len(v), len(v)) for k, v in acc.items() if v}
 
     def mean(diff: str) -> float | None:
@@ -135,7 +137,7 @@ def paper_tables(records: list[dict[str, Any]], policy: str = "seer") -> dict[st
 
 
 def print_paper_tables(
-    records: list[dict[str, Any]], policy: str = "seer", console: Any = None
+    records: Sequence[EpisodeRecord | dict[str, Any]], policy: str = "seer", console: Any = None
 ) -> dict[str, Any]:
     from rich.console import Console
     from rich.table import Table
@@ -183,17 +185,25 @@ def print_paper_tables(
     return t
 
 
+PROTOCOL = "seer-toolqa"
+PROTOCOL_POLICY = "seer"  # played when --policy is not given
+PROTOCOL_ACCUMULATE = "sequential"  # the reference's order, when --accumulate is not given
+
+
 def run_protocol_cli(args: argparse.Namespace) -> int:
-    """`seer-env run --protocol seer-toolqa`: build the 15-subset run and play it with the Runner."""
+    """`seer-env run --protocol seer-toolqa`: build the 15-subset run and play it with the Runner.
+
+    The user's --policy and --accumulate are honoured; left out, they are seer and sequential.
+    """
     from rich.console import Console
 
-    from seer_env.runner import read_records
-    from seer_env.runner_cli import (
+    from seer_env.agents.launch import (
         build_policy_entries,
         llm_options_from_args,
         play,
         seer_options_from_args,
     )
+    from seer_env.records import read_episodes
 
     console = Console(stderr=True)
     family = (args.env or "ToolQA").split(",")[0].strip()
@@ -202,20 +212,14 @@ def run_protocol_cli(args: argparse.Namespace) -> int:
     if family not in ("ToolQA", "ToolQA-Synth"):
         console.print("[red]--protocol seer-toolqa runs on --env ToolQA or ToolQA-Synth[/red]")
         return 2
-    if family == "ToolQA" and not args.data_dir:
-        import os
-
-        if not os.environ.get("TOOLQA_DATA_DIR"):
-            console.print("[red]the official protocol needs --data-dir (or TOOLQA_DATA_DIR)[/red]")
-            return 2
+    if family == "ToolQA" and not args.data_dir and not os.environ.get("TOOLQA_DATA_DIR"):
+        console.print("[red]the official protocol needs --data-dir (or TOOLQA_DATA_DIR)[/red]")
+        return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     envs = protocol_envs(family)
-    policies = [p.strip() for p in (args.policy or "seer").split(",") if p.strip()]
-    if args.policy == "random":  # the run parser's default: the protocol is about SEER
-        policies = ["seer"]
-    accumulate = args.accumulate if args.accumulate != "online" else "sequential"
-    seer_options = seer_options_from_args(args)
+    policies = [p.strip() for p in (args.policy or PROTOCOL_POLICY).split(",") if p.strip()]
+    accumulate = args.accumulate or PROTOCOL_ACCUMULATE
     entries = build_policy_entries(
         policies,
         out=out,
@@ -225,13 +229,13 @@ def run_protocol_cli(args: argparse.Namespace) -> int:
         pool=args.pool,
         accumulate=accumulate,
         llm_options=llm_options_from_args(args),
-        seer_options=seer_options,
-        react_options={"action_format": args.action_format},
+        seer_options=seer_options_from_args(args),
+        react_options={"action_format": args.action_format, "max_steps": args.max_steps},
         embedder=args.embedder,
         run_id=out.name,
     )
     config = {k: v for k, v in vars(args).items() if k not in ("func", "api_key")}
-    config.update(protocol="seer-toolqa", envs=envs, accumulate=accumulate)
+    config.update(protocol=PROTOCOL, envs=envs, policy=",".join(policies), accumulate=accumulate)
     status = play(
         args,
         envs,
@@ -243,28 +247,27 @@ def run_protocol_cli(args: argparse.Namespace) -> int:
     )
     if isinstance(status, int):
         return status
-    records = read_records(out / "results.jsonl")
+    records = read_episodes(out / "results.jsonl")
     for p in policies:
         print_paper_tables(records, p)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    from seer_env.runner_cli import add_run_arguments
+    from seer_env.agents.launch import add_run_arguments
 
-    ap = argparse.ArgumentParser(prog="python -m seer_env.paper", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m seer_env.agents.paper", description=__doc__.split("\n\n")[0])
     ap.add_argument("--table", default=None, help="print the paper-shaped tables of a finished run directory")
     add_run_arguments(ap)
     args = ap.parse_args(argv)
     if args.table:
-        from seer_env.runner import read_records
+        from seer_env.records import read_episodes
 
-        records = read_records(Path(args.table) / "results.jsonl")
-        pols = [p.strip() for p in args.policy.split(",")] if args.policy != "random" else ["seer"]
-        for p in pols:
+        records = read_episodes(Path(args.table) / "results.jsonl")
+        for p in [p.strip() for p in (args.policy or PROTOCOL_POLICY).split(",") if p.strip()]:
             print_paper_tables(records, p)
         return 0
-    args.protocol = "seer-toolqa"
+    args.protocol = PROTOCOL
     return run_protocol_cli(args)
 
 

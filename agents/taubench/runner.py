@@ -1,7 +1,7 @@
 """Run SEER through τ-bench's own runner (`tau_bench.run.run`), unchanged.
 
 τ-bench's `run()` asserts its four agent strategies, drops unknown `RunConfig` fields and rejects
-unknown user strategies (spec/taubench.md §9). So, for the duration of one call and restored after:
+unknown user strategies. So, for the duration of one call and restored after:
 
 - `tau_bench.run.agent_factory` is replaced by a factory returning one `SeerTauAgent` (shared by
   `run()`'s worker threads; the agent locks its pool), while `RunConfig.agent_strategy` stays
@@ -11,7 +11,7 @@ unknown user strategies (spec/taubench.md §9). So, for the duration of one call
   `load_user` is answered by the offline simulator in every thread (`users.user_override`).
 
 `run()` draws its main env's task with `random.randint(0, n)` after `random.seed(seed)`, which is out
-of range for some seeds (§10.1); that seed is refused up front with a clear message.
+of range for some seeds (tau-bench's GitHub issue #36); that seed is refused up front with a clear message.
 """
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from math import comb
 from pathlib import Path
 from typing import Any
 
-from seer_env.envs.taubench._compat import require_tau_bench
+from seer_env.envs.taubench import require_tau_bench
 from seer_env.envs.taubench.users import OFFLINE_STRATEGIES, offline_factory, user_override
 
 log = logging.getLogger(__name__)
@@ -84,18 +83,19 @@ class TauRunOutcome:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def pass_hat_k(results: Sequence[Any]) -> dict[int, float]:
-    """τ-bench's pass^k: mean over tasks of C(c, k) / C(n, k), n = number of distinct trials."""
+def results_pass_hat_k(results: Sequence[Any]) -> dict[int, float]:
+    """pass^k for k = 1..n of τ-bench results, as τ-bench's `display_metrics` computes it: every task
+    counts n = the number of distinct trials (`seer_env.report.pass_hat_k`)."""
+    from seer_env.report import pass_hat_k
+
     if not results:
         return {}
     trials = len({_get(r, "trial") for r in results})
     successes: dict[Any, int] = defaultdict(int)
     for r in results:
         successes[_get(r, "task_id")] += int(abs(float(_get(r, "reward")) - 1.0) <= 1e-6)
-    return {
-        k: sum(comb(c, k) / comb(trials, k) for c in successes.values()) / len(successes)
-        for k in range(1, trials + 1)
-    }
+    counts = [(trials, c) for c in successes.values()]
+    return {k: pass_hat_k(counts, k) for k in range(1, trials + 1)}
 
 
 def _get(obj: Any, name: str) -> Any:
@@ -133,7 +133,7 @@ def load_tasks(env: str, task_split: str) -> list[Any]:
 
 
 def check_seed(seed: int, n_tasks: int) -> None:
-    """Refuse a seed for which `run()`'s first draw, `randint(0, n)`, is out of range (issue #36)."""
+    """Refuse a seed for which `run()`'s first draw, `randint(0, n)`, is out of range (tau-bench #36)."""
     if random.Random(seed).randint(0, n_tasks) == n_tasks:
         raise ValueError(
             f"with seed {seed}, tau_bench.run.run() draws task index {n_tasks} for its main env, which is "
@@ -162,7 +162,7 @@ def run_tau(opts: TauRunOptions, *, memory: Any = None, llm: Any = None) -> TauR
     run_mod = require_tau_bench("tau_bench.run")
     types = require_tau_bench("tau_bench.types")
     litellm = require_tau_bench("litellm")
-    from seer_env.envs.taubench.agent import SeerTauAgent
+    from seer_env.agents.taubench.agent import SeerTauAgent
 
     provider, model = split_model(opts.model, opts.model_provider, litellm.provider_list)
     offline = opts.user_strategy in OFFLINE_STRATEGIES
@@ -231,7 +231,7 @@ def run_tau(opts: TauRunOptions, *, memory: Any = None, llm: Any = None) -> TauR
     return TauRunOutcome(
         results=results,
         results_path=path,
-        pass_hat_k=pass_hat_k(results),
+        pass_hat_k=results_pass_hat_k(results),
         average_reward=sum(rewards) / len(rewards) if rewards else 0.0,
         pool_size=pool_size,
         added_to_pool=sum(a.added for a in agents),

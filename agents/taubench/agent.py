@@ -1,7 +1,7 @@
 """SEER as a τ-bench agent.
 
 `SeerTauAgent.solve(env, task_index, max_num_steps) -> SolveResult` runs one conversation. It keeps the
-message bookkeeping of τ-bench's `ToolCallingAgent` (spec/taubench.md §6) so results compare:
+message bookkeeping of τ-bench's `ToolCallingAgent` (its "tool-calling" strategy) so results compare:
 
 - `messages` starts `[system: wiki, user: first message]`; the model gets the tools natively;
 - only the first tool call of a reply is run, and the reply is stored with its `tool_calls` cut to
@@ -9,7 +9,7 @@ message bookkeeping of τ-bench's `ToolCallingAgent` (spec/taubench.md §6) so r
 - a reply without a tool call is a `respond`: its content goes to the user, whose answer follows as a
   `user` message; `max_num_steps` counts model replies; the result carries τ-bench's `info`.
 
-What SEER adds (spec/seer.md §4):
+What SEER adds (as the SEER paper applies it to τ-bench):
 
 - intent: one LLM call predicts, from the first user message, which state-changing tools the request
   will need (`seer_env.envs.taubench.intents`); a finished trajectory's intent is the set it used;
@@ -34,14 +34,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from seer_env.envs.taubench._compat import TauBenchNotInstalled, require_tau_bench
+from seer_env.envs.taubench import TauBenchNotInstalled, require_tau_bench
 from seer_env.envs.taubench.intents import intent_of, parse_intent, state_changing_tools
+from seer_env.pool.types import STRATEGIES
 from seer_env.types import Step, ToolCall, Trajectory
 
 log = logging.getLogger(__name__)
 
 RESPOND = "respond"
-STRATEGIES = ("goal", "process", "hybrid")
 EXAMPLES_HEADER = (
     "# Past conversations that ended well\n"
     "These earlier conversations solved similar requests. Follow the policy above; use them only as "
@@ -121,7 +121,8 @@ class SeerTauAgent(_AgentBase):
     tools_info, wiki: τ-bench's `env.tools_info` and `env.wiki` (as `agent_factory` receives them).
     model, provider, temperature: as `ToolCallingAgent`; the model string given to litellm is
     `provider/model` unless `llm` (an `LLMClient`) is passed.
-    memory: an `ExperienceMemory` (namespace e.g. "taubench-retail"), or None for no recall at all.
+    memory: an `ExperienceMemory`, or None for no recall at all. namespace: the pool namespace it
+    recalls from and adds to (default "taubench-<env_name>", as `TauBenchEnv` names it).
     task_split: the split being played, checked against the pool's allowed splits on `add`.
     write_tools: the state-changing tools that make up intents (default: the name heuristic).
     """
@@ -137,6 +138,7 @@ class SeerTauAgent(_AgentBase):
         llm: Any = None,
         memory: Any = None,
         env_name: str = "retail",
+        namespace: str | None = None,
         task_split: str = "test",
         k: int | None = None,
         strategy: str = "hybrid",
@@ -163,7 +165,7 @@ class SeerTauAgent(_AgentBase):
         self.llm = llm
         self.memory = memory
         self.env_name = env_name
-        self.namespace = f"taubench-{env_name}"
+        self.namespace = namespace or f"taubench-{env_name}"
         self.task_split = task_split
         self.k = k
         self.strategy = strategy
@@ -308,7 +310,7 @@ class SeerTauAgent(_AgentBase):
             prompt = [{"role": "system", "content": self.system_prompt(recalled)}] + messages[1:]
             message, name, kwargs, cost = self._complete(prompt)
             total_cost += cost
-            # deep copy: τ-bench tools may keep what they get (spec §10.8)
+            # deep copy: some τ-bench tools keep a reference to the arguments they get
             obs, reward, done, step_info = driver.step(name, copy.deepcopy(kwargs))
             info = {**info, **step_info}
             if name != RESPOND:

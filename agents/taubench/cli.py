@@ -1,10 +1,13 @@
 """`seer-env taubench run`: SEER on τ-bench through τ-bench's own runner.
 
-    seer-env taubench run --env retail --model gpt-4o-mini --model-provider openai \
-        --user-model gpt-4o --user-model-provider openai --task-split test --num-trials 3
+    seer-env taubench run --env TauBench-retail-v0 --model gpt-4o-mini --model-provider openai \
+        --user-model gpt-4o --user-model-provider openai --task-split test --trials 3 --out results
 
-Options follow τ-bench's `run.py` (names and defaults), plus SEER's (pool, k, strategy, ...). The user
-strategy also takes the offline `scripted` and `replay` simulators (`--user-data` gives their data).
+Options follow `seer-env run`'s names (`--env`, `--trials`, `--concurrency`, `--out`, `--max-steps`)
+with τ-bench's `run.py` defaults; τ-bench's own spellings (`--env retail`, `--num-trials`,
+`--max-concurrency`, `--log-dir`, `--max-num-steps`) are accepted too. SEER's options (pool, k,
+strategy, ...) follow. The user strategy also takes the offline `scripted` and `replay` simulators
+(`--user-data` gives their data).
 """
 
 from __future__ import annotations
@@ -12,17 +15,37 @@ from __future__ import annotations
 import argparse
 import logging
 
+from seer_env.pool.types import STRATEGIES
+
 log = logging.getLogger(__name__)
 
 USER_STRATEGIES = ("llm", "react", "verify", "reflection", "human", "scripted", "replay")
+TAU_ENVS = ("retail", "airline")
+
+
+def tau_env_name(text: str) -> str:
+    """`retail`, `airline`, or the Gymnasium id `TauBench-retail-v0` / `TauBench-airline-v0`."""
+    name = text.strip()
+    if name.startswith("TauBench-") and name.endswith("-v0"):
+        name = name[len("TauBench-") : -len("-v0")]
+    if name not in TAU_ENVS:
+        raise argparse.ArgumentTypeError(
+            f"unknown τ-bench env {text!r}: one of {', '.join(TAU_ENVS)} or TauBench-<name>-v0"
+        )
+    return name
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("taubench", help="run SEER on τ-bench through τ-bench's own runner")
     sub = p.add_subparsers(dest="taubench_command", metavar="COMMAND")
     r = sub.add_parser("run", help="run SEER as a τ-bench agent; writes τ-bench's results file")
-    t = r.add_argument_group("τ-bench (as its run.py)")
-    t.add_argument("--env", choices=("retail", "airline"), default="retail")
+    t = r.add_argument_group("τ-bench (defaults as its run.py)")
+    t.add_argument(
+        "--env",
+        type=tau_env_name,
+        default="retail",
+        help="TauBench-retail-v0 or TauBench-airline-v0 (or retail, airline)",
+    )
     t.add_argument("--model", required=True, help="the agent's model (litellm name)")
     t.add_argument(
         "--model-provider", default=None, help="litellm provider (default: from --model, or openai)"
@@ -37,22 +60,44 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--task-ids", type=int, nargs="+", default=None)
     t.add_argument("--start-index", type=int, default=0)
     t.add_argument("--end-index", type=int, default=-1)
-    t.add_argument("--num-trials", type=int, default=1)
-    t.add_argument("--max-concurrency", type=int, default=1)
+    t.add_argument(
+        "--trials",
+        "--num-trials",
+        dest="trials",
+        type=int,
+        default=1,
+        help="trials per task (pass^k needs k)",
+    )
+    t.add_argument(
+        "--concurrency",
+        "--max-concurrency",
+        dest="concurrency",
+        type=int,
+        default=1,
+        help="conversations played at once",
+    )
     t.add_argument("--seed", type=int, default=10)
     t.add_argument("--shuffle", type=int, default=0)
     t.add_argument("--temperature", type=float, default=0.0)
-    t.add_argument("--log-dir", default="results")
+    t.add_argument(
+        "--out", "--log-dir", dest="out", default="results", help="output directory (τ-bench's results file)"
+    )
+    t.add_argument(
+        "--max-steps",
+        "--max-num-steps",
+        dest="max_steps",
+        type=int,
+        default=30,
+        help="model replies per conversation",
+    )
     s = r.add_argument_group("SEER")
     s.add_argument(
-        "--pool",
-        default=None,
-        help="pool: SQLite path or SQLAlchemy URL (default LOG_DIR/seer-pool-ENV.sqlite)",
+        "--pool", default=None, help="pool: SQLite path or SQLAlchemy URL (default OUT/seer-pool-ENV.sqlite)"
     )
     s.add_argument("--embedder", default=None, help="sentence-transformers model for a new pool")
     s.add_argument("--no-recall", action="store_true", help="no pool: the plain tool-calling agent")
     s.add_argument("-k", "--k", dest="k", type=int, default=4, help="conversations recalled")
-    s.add_argument("--strategy", choices=("goal", "process", "hybrid"), default="hybrid")
+    s.add_argument("--strategy", choices=STRATEGIES, default="hybrid")
     s.add_argument("--min-similarity", type=float, default=None)
     s.add_argument(
         "--accumulate-splits",
@@ -64,7 +109,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument(
         "--write-tools", default=None, help="state-changing tools that make up intents (comma separated)"
     )
-    s.add_argument("--max-num-steps", type=int, default=30, help="model replies per conversation")
     s.add_argument("--api-base", default=None, help="OpenAI-compatible endpoint for the agent's model")
     r.set_defaults(func=run_command)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
@@ -80,8 +124,8 @@ def run_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from seer_env.envs.taubench._compat import TauBenchNotInstalled
-    from seer_env.envs.taubench.runner import TauRunOptions, run_tau
+    from seer_env.agents.taubench.runner import TauRunOptions, run_tau
+    from seer_env.envs.taubench import TauBenchNotInstalled
 
     console = Console(stderr=True)
     splits = _csv(args.accumulate_splits)
@@ -97,12 +141,12 @@ def run_command(args: argparse.Namespace) -> int:
         task_ids=args.task_ids,
         start_index=args.start_index,
         end_index=args.end_index,
-        num_trials=args.num_trials,
-        max_concurrency=args.max_concurrency,
+        num_trials=args.trials,
+        max_concurrency=args.concurrency,
         seed=args.seed,
         shuffle=args.shuffle,
         temperature=args.temperature,
-        log_dir=args.log_dir,
+        log_dir=args.out,
         pool=args.pool,
         embedder=args.embedder,
         recall=not args.no_recall,
@@ -113,7 +157,7 @@ def run_command(args: argparse.Namespace) -> int:
         accumulate=not args.no_accumulate,
         predict_intent=not args.no_predict_intent,
         write_tools=_csv(args.write_tools),
-        max_num_steps=args.max_num_steps,
+        max_num_steps=args.max_steps,
         api_base=args.api_base,
     )
     try:

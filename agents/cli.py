@@ -1,0 +1,85 @@
+"""`seer-env run`: play policies (by name) on envs and record every episode; `--protocol` runs a recipe.
+
+Heavy imports (litellm, the pool) happen inside the functions, so `seer-env --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from seer_env.agents.launch import PROTOCOLS, add_run_arguments
+
+DEFAULT_POLICY = "random"
+DEFAULT_ACCUMULATE = "online"
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from seer_env.agents import POLICIES
+    from seer_env.agents.launch import (
+        build_policy_entries,
+        llm_options_from_args,
+        play,
+        seer_options_from_args,
+    )
+
+    console = Console(stderr=True)
+    if args.protocol is not None:
+        import importlib
+
+        return importlib.import_module(PROTOCOLS[args.protocol]).run_protocol_cli(args)
+    if not args.env:
+        console.print("[red]--env is required[/red]")
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    envs = [e.strip() for e in args.env.split(",") if e.strip()]
+    policies = [p.strip() for p in (args.policy or DEFAULT_POLICY).split(",") if p.strip()]
+    accumulate = args.accumulate or DEFAULT_ACCUMULATE
+    env_kwargs = json.loads(args.env_kwargs) if args.env_kwargs else {}
+    unknown = [p for p in policies if p not in POLICIES]
+    if unknown:
+        console.print(f"[red]unknown policy {', '.join(unknown)}[/red]; known: {', '.join(POLICIES)}")
+        return 2
+    entries = build_policy_entries(
+        policies,
+        out=out,
+        model=args.model,
+        api_base=args.api_base,
+        api_key=args.api_key,
+        pool=args.pool,
+        accumulate=accumulate,
+        llm_options=llm_options_from_args(args),
+        seer_options=seer_options_from_args(args),
+        react_options={"action_format": args.action_format, "max_steps": args.max_steps},
+        embedder=args.embedder,
+        run_id=out.name,
+    )
+    config = {k: v for k, v in vars(args).items() if k not in ("func", "api_key")}
+    config.update(policy=",".join(policies), accumulate=accumulate)
+    counts = play(
+        args,
+        envs,
+        entries,
+        out,
+        accumulate=accumulate,
+        env_kwargs={"*": env_kwargs} if env_kwargs else None,
+        config=config,
+        shuffle=args.shuffle,
+    )
+    if isinstance(counts, int):
+        return counts
+    console.print(
+        f"{counts['done']} episodes played ({counts['skipped']} already recorded), "
+        f"{counts['success']} succeeded, {counts['errors']} errors; results in {out / 'results.jsonl'}"
+    )
+    return 0
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser("run", help="play policies on envs and record every episode")
+    add_run_arguments(run)
+    run.set_defaults(func=run_command)
