@@ -14,11 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from seer_env.policy import PoolSummary
+from seer_env.pool.types import DEFAULT_NAMESPACE
 from seer_env.types import Trajectory
 
 log = logging.getLogger(__name__)
-
-DEFAULT_NAMESPACE = "default"  # a policy whose env names no namespace and that got no memory
 
 
 def seed_trajectories(namespace: str) -> list[Trajectory]:

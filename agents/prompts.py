@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from seer_env.types import ToolSpec
+from seer_env.types import ToolSpec, tool_specs_from_schemas
 
 CALL_BEGIN = "<CALL_BEGIN>"
 CALL_END = "<CALL_END>"
@@ -24,19 +24,7 @@ CLASSIFY_MARKER = "Reply with exactly one label"
 
 def tool_specs_from_info(info: dict[str, Any]) -> list[ToolSpec]:
     """The env's tools as `ToolSpec`s, from the OpenAI schemas in reset info."""
-    specs = []
-    for t in info.get("tools") or []:
-        fn = t.get("function", t) if isinstance(t, dict) else None
-        if not isinstance(fn, dict) or not fn.get("name"):
-            continue
-        specs.append(
-            ToolSpec(
-                fn["name"],
-                fn.get("description", ""),
-                fn.get("parameters") or {"type": "object", "properties": {}},
-            )
-        )
-    return specs
+    return tool_specs_from_schemas(info.get("tools"))
 
 
 # the tool list of a prompt, by the identity of the env's tool specs (the same objects every step);

@@ -8,22 +8,7 @@ import numpy as np
 
 from seer_env.policy import Policy
 from seer_env.spaces import ToolCallSpace
-from seer_env.types import ToolCall, ToolSpec
-
-
-def specs_from_schemas(tools: list[dict[str, Any]]) -> list[ToolSpec]:
-    """ToolSpecs from OpenAI function schemas (the `tools` an env puts in its reset info)."""
-    out = []
-    for t in tools:
-        fn = t.get("function", t)
-        out.append(
-            ToolSpec(
-                fn["name"],
-                fn.get("description", ""),
-                fn.get("parameters") or {"type": "object", "properties": {}, "required": []},
-            )
-        )
-    return out
+from seer_env.types import ToolCall, tool_specs_from_schemas
 
 
 class RandomPolicy(Policy):
@@ -47,7 +32,9 @@ class RandomPolicy(Policy):
         if tools:
             key = tuple(sorted((t.get("function", t)).get("name", "") for t in tools))
             if self._space is None or key != self._tools_key:
-                self._space = ToolCallSpace(specs_from_schemas(tools), seed=int(self._rng.integers(2**31)))
+                self._space = ToolCallSpace(
+                    tool_specs_from_schemas(tools), seed=int(self._rng.integers(2**31))
+                )
                 self._tools_key = key
         if self._space is None:
             raise ValueError("RandomPolicy needs an action space: pass space= or reset with the env's info")

@@ -53,6 +53,7 @@ def _open(args, **kw):
     from seer_env.embedding import ModelEmbedder
     from seer_env.pool import ExperienceMemory
     from seer_env.pool.store import Store
+    from seer_env.pool.types import DEFAULT_NAMESPACE
 
     store = Store(args.url)
     stored = store.get_meta("embedder")
@@ -60,7 +61,7 @@ def _open(args, **kw):
     store.close()
     if args.namespace is None:  # the pool's only namespace, else all of them
         args.namespace = present[0] if len(present) == 1 else "*"
-    ns = args.namespace if args.namespace != "*" else (present[0] if present else "default")
+    ns = args.namespace if args.namespace != "*" else (present[0] if present else DEFAULT_NAMESPACE)
     embedder = args.embedder
     if embedder is None:  # the pool's own embedder; it is loaded only if the command embeds something
         embedder = ModelEmbedder(stored) if stored else None

@@ -35,9 +35,9 @@ import numpy as np
 from seer_env.embedding import ModelEmbedder, TextEmbedder, as_embedder, normalise
 from seer_env.pool.index import VectorIndex
 from seer_env.pool.render import render_steps
-from seer_env.pool.scoring import coverage, intent_matches
-from seer_env.pool.store import SCHEMA_VERSION, Row, Store, content_hash, safe_url
+from seer_env.pool.store import SCHEMA_VERSION, Store, content_hash, safe_url
 from seer_env.pool.types import (
+    DEFAULT_NAMESPACE,
     STRATEGIES,
     EmbedderMismatchError,
     Experience,
@@ -76,27 +76,6 @@ class _LRU:
                 self._d.popitem(last=False)
 
 
-def experience_from_row(row) -> Experience:
-    return Experience(
-        id=int(row.id),
-        namespace=row.namespace,
-        intent=row.intent,
-        query=row.query,
-        steps=[Step.from_dict(s) for s in json.loads(row.steps)],
-        tool_chain=list(json.loads(row.tool_chain)),
-        answer=row.answer,
-        reward=float(row.reward),
-        split=row.split,
-        source=row.source,
-        run_id=row.run_id,
-        env_id=row.env_id,
-        task_id=row.task_id,
-        created_at=float(row.created_at),
-        content_hash=row.content_hash,
-        meta=json.loads(row.meta) if row.meta else {},
-    )
-
-
 class ExperienceMemory:
     """An experience pool with SEER recall. See the module docstring and `seer_env.pool.scoring`.
 
@@ -118,7 +97,7 @@ class ExperienceMemory:
         self,
         url: str | os.PathLike | None = None,
         embedder: str | TextEmbedder | None = None,
-        namespace: str = "default",
+        namespace: str = DEFAULT_NAMESPACE,
         weights: RecallWeights | None = None,
         k: int = 4,
         min_similarity: float | None = None,
@@ -303,7 +282,7 @@ class ExperienceMemory:
         out = self._exp_cache.get_many(ids)
         missing = [i for i in ids if i not in out]
         if missing:
-            fetched = {i: experience_from_row(row) for i, row in self.store.fetch(missing).items()}
+            fetched = self.store.fetch(missing)
             self._exp_cache.put_many(fetched)
             out.update(fetched)
         return out
@@ -398,7 +377,7 @@ class ExperienceMemory:
             todo.append((i, t, h))
         for b in range(0, len(todo), batch_size):
             chunk = todo[b : b + batch_size]
-            present = self._existing_hashes(ns, [h for _, _, h in chunk])
+            present = self.store.existing_hashes(ns, [h for _, _, h in chunk])
             chunk = [c for c in chunk if c[2] not in present]  # skip embedding known duplicates
             if not chunk:
                 continue
@@ -412,24 +391,10 @@ class ExperienceMemory:
                     f"embedder returned shape {vecs.shape}, expected ({len(texts)}, {self.dim})"
                 )
             rows = [
-                Row(
-                    namespace=ns,
-                    intent=t.intent,
-                    query=t.query,
-                    steps=list(t.steps),
-                    tool_chain=list(t.tool_chain),
-                    answer=None if t.answer is None else str(t.answer),
-                    reward=float(t.reward),
-                    success=bool(t.success),
-                    split=split,
-                    source=source,
-                    run_id=run_id,
-                    env_id=t.env_id,
-                    task_id=t.task_id,
-                    meta=dict(t.meta),
-                    content_hash=h,
-                    query_emb=vecs[2 * j],
-                    traj_emb=vecs[2 * j + 1],
+                (
+                    Experience(0, ns, t, split=split, source=source, run_id=run_id, content_hash=h),
+                    vecs[2 * j],
+                    vecs[2 * j + 1],
                 )
                 for j, (_, t, h) in enumerate(chunk)
             ]
@@ -442,21 +407,6 @@ class ExperienceMemory:
         if any(out):
             self._dirty = True  # the index catches up before the next recall
         return out
-
-    def _existing_hashes(self, ns: str, hashes: list[str]) -> set[str]:
-        from sqlalchemy import select
-
-        from seer_env.pool.store import experiences
-
-        with self.store._read() as conn:
-            return {
-                h
-                for (h,) in conn.execute(
-                    select(experiences.c.content_hash).where(
-                        experiences.c.namespace == ns, experiences.c.content_hash.in_(hashes)
-                    )
-                )
-            }
 
     def add_seeds(self, seeds_of: str | None = None, namespace: str | None = None) -> int:
         """Add the seed experiences shipped for the namespace `seeds_of` (default: this memory's) to
@@ -475,12 +425,11 @@ class ExperienceMemory:
     def experiences(self, namespace: str | None = None) -> Iterable[Experience]:
         """All experiences in id order (one namespace, or all with namespace="*")."""
         ns = namespace or self.namespace
-        for row in self.store.iter_rows(None if ns == "*" else ns):
-            yield experience_from_row(row)
+        yield from self.store.iter_experiences(None if ns == "*" else ns)
 
     def get(self, ids: Sequence[int]) -> list[Experience]:
-        rows = self.store.fetch(list(ids))
-        return [experience_from_row(rows[i]) for i in ids if i in rows]
+        found = self.store.fetch(list(ids))
+        return [found[i] for i in ids if i in found]
 
     def content_hash(self) -> str:
         """SHA-256 of the pool's content: the embedder and every experience's content hash, in id order
@@ -493,9 +442,7 @@ class ExperienceMemory:
 
     def freeze(self) -> str:
         """Refuse all further writes (in every process) and return the content hash."""
-        with self.store._write() as conn:
-            self.store.writer_barrier(conn, exclusive=True)  # waits for writes in flight
-            self.store.set_meta("frozen", "1", conn)
+        self.store.freeze()
         digest = self.content_hash()
         self.store.set_meta("frozen_hash", digest)
         return digest
@@ -524,29 +471,20 @@ class ExperienceMemory:
             "indexed": len(self._qidx),
         }
 
-    def _reembed(self, batch_size: int = 256) -> None:
+    def _reembed(self) -> None:
         """Recompute every stored embedding with this memory's embedder, in one transaction."""
         if self.store.is_frozen():
             raise PoolFrozenError("the pool is frozen; its embeddings cannot be recomputed")
-        dim = int(self.embedder.dim)
         log.info("re-embedding the pool at %s with %s", safe_url(self.url), self.embedder.name)
-        rows = list(self.store.iter_rows())
-        with self.store._write() as conn:
-            for b in range(0, len(rows), batch_size):
-                chunk = rows[b : b + batch_size]
-                texts = []
-                for r in chunk:
-                    texts.append(r.query)
-                    texts.append(render_steps([Step.from_dict(s) for s in json.loads(r.steps)]))
-                vecs = normalise(self.embedder.encode(texts))
-                self.store.replace_embeddings(
-                    [(r.id, vecs[2 * j], vecs[2 * j + 1]) for j, r in enumerate(chunk)],
-                    self.embedder.name,
-                    dim,
-                    conn,
-                )
-            self.store.set_meta("embedder", self.embedder.name, conn)
-            self.store.set_meta("dim", str(dim), conn)
+
+        def embed(batch: list[Experience]) -> tuple[np.ndarray, np.ndarray]:
+            vecs = normalise(
+                self.embedder.encode([x for e in batch for x in (e.query, render_steps(e.steps))])
+            )
+            return vecs[0::2], vecs[1::2]
+
+        dim = int(self.embedder.dim)
+        self.store.reembed(embed, self.embedder.name, dim)
         self.dim = dim
 
     def close(self) -> None:
@@ -561,19 +499,3 @@ class ExperienceMemory:
 
     def __repr__(self) -> str:
         return f"ExperienceMemory({safe_url(self.url)!r}, namespace={self.namespace!r}, embedder={self.embedder.name!r})"
-
-
-def explain(
-    weights: RecallWeights, cos: float, tools_so_far: Sequence[str], exp: Experience, intent: str | None
-) -> dict:
-    """The parts of one entry's score (handy in logs and tests)."""
-    cov = coverage(tools_so_far, exp.tool_chain)
-    im = intent_matches(intent, exp.intent)
-    from seer_env.pool.scoring import seer_score
-
-    return {
-        "similarity": cos,
-        "coverage": cov,
-        "intent_match": im,
-        "score": seer_score(weights, cos, cov, im),
-    }

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 
-from seer_env.types import Step, Trajectory
+from seer_env.types import Step
 
 OMITTED = "Omitted_Retrieve_Results"
 MAX_RESULT_CHARS = 2048
@@ -70,8 +70,3 @@ def render_exemplars(items: Iterable, omit_results_of: Collection[str] = ()) -> 
     """
     texts = [render_experience(getattr(it, "experience", it), omit_results_of) for it in items]
     return "".join(t + "\n\n" for t in texts)
-
-
-def trajectory_text(traj: Trajectory) -> str:
-    """What a stored trajectory is embedded as for the process strategy (its complete step list)."""
-    return render_steps(traj.steps)

@@ -1,6 +1,7 @@
 """Durable storage of experiences on SQLAlchemy 2.x (SQLite by default, PostgreSQL for shared pools).
 
-One row per experience. Each write runs in one transaction, so a crashed writer leaves whole rows or
+One row per experience; every SQL statement of the pool is in this module, and what comes out is an
+`Experience` (a `Trajectory` plus the store's metadata). Each write runs in one transaction, so a crashed writer leaves whole rows or
 none. SQLite files run in WAL mode with a busy timeout, and writes take the lock up front
 (`BEGIN IMMEDIATE`) so concurrent writers queue instead of failing. The schema carries a version in
 `pool_meta`; a pool written by a newer schema is refused with a clear message.
@@ -15,9 +16,8 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +45,8 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from seer_env.files import FileLock
-from seer_env.pool.types import PoolFrozenError, SchemaVersionError
-from seer_env.types import Step
+from seer_env.pool.types import Experience, PoolFrozenError, SchemaVersionError
+from seer_env.types import Step, Trajectory
 
 log = logging.getLogger(__name__)
 
@@ -92,28 +92,32 @@ experiences = Table(
 )
 
 
-@dataclass
-class Row:
-    """An experience as it goes into the store."""
+# an experience on its way in: the experience (id and time not yet set) and its two embeddings
+NewRow = tuple[Experience, np.ndarray, np.ndarray]
 
-    namespace: str
-    intent: str | None
-    query: str
-    steps: list[Step]
-    tool_chain: list[str]
-    answer: str | None
-    reward: float
-    success: bool
-    split: str | None
-    source: str | None
-    run_id: str | None
-    env_id: str | None
-    task_id: str | None
-    meta: dict[str, Any]
-    content_hash: str
-    query_emb: np.ndarray
-    traj_emb: np.ndarray
-    created_at: float | None = None
+
+def experience_from_row(row: Any) -> Experience:
+    """A full `experiences` row as an `Experience`."""
+    return Experience(
+        id=int(row.id),
+        namespace=row.namespace,
+        trajectory=Trajectory(
+            env_id=row.env_id,
+            task_id=row.task_id,
+            query=row.query,
+            intent=row.intent,
+            steps=[Step.from_dict(s) for s in json.loads(row.steps)],
+            answer=row.answer,
+            reward=float(row.reward),
+            success=bool(row.success),
+            meta=json.loads(row.meta) if row.meta else {},
+        ),
+        split=row.split,
+        source=row.source,
+        run_id=row.run_id,
+        created_at=float(row.created_at),
+        content_hash=row.content_hash,
+    )
 
 
 def content_hash(namespace: str, intent: str | None, query: str, steps: Sequence[Step], answer: Any) -> str:
@@ -280,7 +284,7 @@ class Store:
         return (self.get_meta("frozen") or "") == "1"
 
     # ---- rows ---------------------------------------------------------------------------------
-    def insert_rows(self, rows: Sequence[Row], embedder: str, dim: int) -> list[bool]:
+    def insert_rows(self, rows: Sequence[NewRow], embedder: str, dim: int) -> list[bool]:
         """Insert rows in one transaction; returns, per row, whether it was new (False: duplicate).
 
         Raises PoolFrozenError (nothing written) when the pool is frozen.
@@ -293,7 +297,7 @@ class Store:
             q = select(pool_meta.c.value).where(pool_meta.c.key == "frozen")
             if (conn.execute(q).scalar() or "") == "1":
                 raise PoolFrozenError(f"the pool at {safe_url(self.url)} is frozen; it takes no writes")
-            keys = {(r.namespace, r.content_hash) for r in rows}
+            keys = {(e.namespace, e.content_hash) for e, _, _ in rows}
             existing = set()
             # SQLite and PostgreSQL skip existing rows in the INSERT itself (ON CONFLICT DO NOTHING)
             for ns in {k[0] for k in keys} if self.dialect not in ("sqlite", "postgresql") else ():
@@ -310,14 +314,14 @@ class Store:
                     )
             out: list[bool] = []
             todo: list[tuple[int, dict[str, Any]]] = []
-            for r in rows:
-                key = (r.namespace, r.content_hash)
+            for exp, q, t in rows:
+                key = (exp.namespace, exp.content_hash)
                 if key in existing:
                     out.append(False)
                     continue
                 existing.add(key)
                 out.append(True)
-                todo.append((len(out) - 1, self._row_values(r, embedder, dim, now)))
+                todo.append((len(out) - 1, self._row_values(exp, q, t, embedder, dim, now)))
             if todo:
                 new = self._insert_new(conn, [v for _, v in todo])
                 for i, v in todo:
@@ -359,28 +363,31 @@ class Store:
             conn.exec_driver_sql(f"SELECT {fn}({FREEZE_LOCK_KEY})")
 
     @staticmethod
-    def _row_values(r: Row, embedder: str, dim: int, now: float) -> dict[str, Any]:
-        q = np.ascontiguousarray(r.query_emb, dtype=np.float32).reshape(-1)
-        t = np.ascontiguousarray(r.traj_emb, dtype=np.float32).reshape(-1)
+    def _row_values(
+        exp: Experience, query_emb: np.ndarray, traj_emb: np.ndarray, embedder: str, dim: int, now: float
+    ) -> dict[str, Any]:
+        q = np.ascontiguousarray(query_emb, dtype=np.float32).reshape(-1)
+        t = np.ascontiguousarray(traj_emb, dtype=np.float32).reshape(-1)
         if q.shape[0] != dim or t.shape[0] != dim:
             raise ValueError(f"embedding dimension {q.shape[0]}/{t.shape[0]} != pool dimension {dim}")
+        traj = exp.trajectory
         return {
-            "namespace": r.namespace,
-            "intent": r.intent,
-            "query": r.query,
-            "steps": json.dumps([s.to_dict() for s in r.steps], ensure_ascii=False, default=str),
-            "tool_chain": json.dumps(list(r.tool_chain), ensure_ascii=False),
-            "answer": None if r.answer is None else str(r.answer),
-            "reward": float(r.reward),
-            "success": bool(r.success),
-            "split": r.split,
-            "source": r.source,
-            "run_id": r.run_id,
-            "env_id": r.env_id,
-            "task_id": r.task_id,
-            "meta": json.dumps(r.meta or {}, ensure_ascii=False, default=str),
-            "created_at": float(r.created_at if r.created_at is not None else now),
-            "content_hash": r.content_hash,
+            "namespace": exp.namespace,
+            "intent": traj.intent,
+            "query": traj.query,
+            "steps": json.dumps([s.to_dict() for s in traj.steps], ensure_ascii=False, default=str),
+            "tool_chain": json.dumps(traj.tool_chain, ensure_ascii=False),
+            "answer": None if traj.answer is None else str(traj.answer),
+            "reward": float(traj.reward),
+            "success": bool(traj.success),
+            "split": exp.split,
+            "source": exp.source,
+            "run_id": exp.run_id,
+            "env_id": traj.env_id,
+            "task_id": traj.task_id,
+            "meta": json.dumps(traj.meta or {}, ensure_ascii=False, default=str),
+            "created_at": float(exp.created_at if exp.created_at is not None else now),
+            "content_hash": exp.content_hash,
             "embedder": embedder,
             "dim": int(dim),
             "query_emb": q.tobytes(),
@@ -424,21 +431,33 @@ class Store:
                 if len(res) < chunk:
                     return
 
-    def max_id(self) -> int:
-        with self._read() as conn:
-            return int(conn.execute(select(func.max(experiences.c.id))).scalar() or 0)
-
-    def fetch(self, ids: Sequence[int]) -> dict[int, Any]:
-        """Full rows by id."""
+    def fetch(self, ids: Sequence[int]) -> dict[int, Experience]:
+        """Experiences by id."""
         out = {}
         ids = list(ids)
         with self._read() as conn:
             for i in range(0, len(ids), 500):
                 for row in conn.execute(select(experiences).where(experiences.c.id.in_(ids[i : i + 500]))):
-                    out[row.id] = row
+                    out[row.id] = experience_from_row(row)
         return out
 
-    def iter_rows(self, namespace: str | None = None, chunk: int = 1000):
+    def iter_experiences(self, namespace: str | None = None) -> Iterator[Experience]:
+        """All experiences in id order (optionally one namespace)."""
+        for row in self._iter_rows(namespace):
+            yield experience_from_row(row)
+
+    def existing_hashes(self, namespace: str, hashes: Sequence[str]) -> set[str]:
+        """The content hashes among `hashes` that `namespace` already holds."""
+        out: set[str] = set()
+        with self._read() as conn:
+            for i in range(0, len(hashes), 500):
+                q = select(experiences.c.content_hash).where(
+                    experiences.c.namespace == namespace, experiences.c.content_hash.in_(hashes[i : i + 500])
+                )
+                out.update(h for (h,) in conn.execute(q))
+        return out
+
+    def _iter_rows(self, namespace: str | None = None, chunk: int = 1000):
         """All rows in id order (optionally one namespace)."""
         last = 0
         with self._read() as conn:
@@ -471,7 +490,32 @@ class Store:
                 select(experiences.c.namespace, experiences.c.content_hash).order_by(experiences.c.id)
             )
 
-    def replace_embeddings(
+    def freeze(self) -> None:
+        """Refuse all further writes, in every process (waits for writes in flight)."""
+        with self._write() as conn:
+            self.writer_barrier(conn, exclusive=True)
+            self.set_meta("frozen", "1", conn)
+
+    def reembed(
+        self,
+        embed: Callable[[list[Experience]], tuple[np.ndarray, np.ndarray]],
+        name: str,
+        dim: int,
+        batch_size: int = 256,
+    ) -> None:
+        """Replace every stored embedding, in one transaction: `embed(experiences)` returns the query
+        and trajectory vectors of a batch; the pool then records `name` and `dim` as its embedder."""
+        exps = list(self.iter_experiences())
+        with self._write() as conn:
+            for b in range(0, len(exps), batch_size):
+                chunk = exps[b : b + batch_size]
+                qv, tv = embed(chunk)
+                updates = [(e.id, qv[j], tv[j]) for j, e in enumerate(chunk)]
+                self._replace_embeddings(updates, name, dim, conn)
+            self.set_meta("embedder", name, conn)
+            self.set_meta("dim", str(int(dim)), conn)
+
+    def _replace_embeddings(
         self, updates: Sequence[tuple[int, np.ndarray, np.ndarray]], name: str, dim: int, conn
     ) -> None:
         for rid, q, t in updates:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from seer_env.types import Step, Trajectory
+
+DEFAULT_NAMESPACE = "default"  # the namespace of a pool nobody named one for
 
 # how a recall embeds the present: the question (goal), the steps so far (process), or the question at
 # the first step and the steps after (hybrid)
@@ -46,56 +48,74 @@ class RecallWeights:
 
 @dataclass
 class Experience:
-    """One stored successful trajectory."""
+    """One stored successful trajectory: the `Trajectory` itself, and what the store adds to it."""
 
     id: int
     namespace: str
-    intent: str | None
-    query: str
-    steps: list[Step]
-    tool_chain: list[str]
-    answer: str | None
-    reward: float
+    trajectory: Trajectory
     split: str | None = None
     source: str | None = None
     run_id: str | None = None
-    env_id: str | None = None
-    task_id: str | None = None
     created_at: float | None = None
     content_hash: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
 
-    def to_trajectory(self) -> Trajectory:
-        return Trajectory(
-            env_id=self.env_id or self.namespace,
-            task_id=self.task_id or f"pool-{self.id}",
-            query=self.query,
-            intent=self.intent,
-            steps=list(self.steps),
-            answer=self.answer,
-            reward=self.reward,
-            success=True,
-            meta=dict(self.meta),
-        )
+    # the trajectory's own fields, read through (exemplars and recall read an experience like a trajectory)
+    @property
+    def query(self) -> str:
+        return self.trajectory.query
+
+    @property
+    def intent(self) -> str | None:
+        return self.trajectory.intent
+
+    @property
+    def steps(self) -> list[Step]:
+        return self.trajectory.steps
+
+    @property
+    def tool_chain(self) -> list[str]:
+        return self.trajectory.tool_chain
+
+    @property
+    def answer(self) -> str | None:
+        return self.trajectory.answer
+
+    @property
+    def reward(self) -> float:
+        return self.trajectory.reward
+
+    @property
+    def env_id(self) -> str | None:
+        return self.trajectory.env_id
+
+    @property
+    def task_id(self) -> str | None:
+        return self.trajectory.task_id
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.trajectory.meta
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSONL export form: the trajectory's fields and the store's, flat."""
+        t = self.trajectory
         return {
             "id": self.id,
             "namespace": self.namespace,
-            "intent": self.intent,
-            "query": self.query,
-            "steps": [s.to_dict() for s in self.steps],
-            "tool_chain": list(self.tool_chain),
-            "answer": self.answer,
-            "reward": self.reward,
+            "intent": t.intent,
+            "query": t.query,
+            "steps": [s.to_dict() for s in t.steps],
+            "tool_chain": t.tool_chain,
+            "answer": t.answer,
+            "reward": t.reward,
             "split": self.split,
             "source": self.source,
             "run_id": self.run_id,
-            "env_id": self.env_id,
-            "task_id": self.task_id,
+            "env_id": t.env_id,
+            "task_id": t.task_id,
             "created_at": self.created_at,
             "content_hash": self.content_hash,
-            "meta": dict(self.meta),
+            "meta": dict(t.meta),
         }
 
 

@@ -12,10 +12,7 @@ from gymnasium import spaces
 from seer_env.actions import ActionParseError, as_tool_map, parse_action
 from seer_env.types import ToolCall, ToolSpec
 
-_WORDS = (
-    "flights coffee yelp airbnb dblp agenda scirex PaperNet AuthorNet ATL LAX 2022-01-05 "
-    "Origin=ATL Dest=LAX price stars 1+2 3*4 SELECT Alice Bob meeting dataset F1 42"
-).split()
+_LETTERS = np.array(list(string.ascii_lowercase + string.digits))
 
 _JSON_TYPES = {
     "string": str,
@@ -46,7 +43,7 @@ class ToolCallSpace(spaces.Space[ToolCall]):
     `contains` accepts a `ToolCall`, a dict or a text form, and holds when the tool exists, every
     required argument is there and each value fits its schema. `sample` draws a valid call from the
     space's seeded generator; string parameters draw from their `enum` or `examples` when the schema
-    has them.
+    has them, else they are short random words.
     """
 
     def __init__(self, tools: Sequence[ToolSpec], seed: int | np.random.Generator | None = None):
@@ -90,8 +87,11 @@ class ToolCallSpace(spaces.Space[ToolCall]):
             return [self._sample_value(schema.get("items", {})) for _ in range(int(rng.integers(0, 3)))]
         if kind == "object":
             return {}
-        pool = schema.get("examples") or _WORDS
-        return str(pool[int(rng.integers(len(pool)))])
+        examples = schema.get("examples")
+        if examples:
+            return str(examples[int(rng.integers(len(examples)))])
+        # no examples: a short random word (an env makes samples realistic through its schemas)
+        return "".join(rng.choice(_LETTERS, size=int(rng.integers(1, 9))))
 
     def sample(self, mask: Any = None, probability: Any = None) -> ToolCall:
         names = sorted(self.tools)

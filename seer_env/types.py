@@ -76,6 +76,24 @@ class ToolSpec:
         """The text form, e.g. `LoadDB[DBName]`."""
         return f"{self.name}[{', '.join(self.param_names)}]"
 
+    @classmethod
+    def from_openai(cls, schema: dict[str, Any]) -> ToolSpec:
+        """A spec from the function-calling form (`{"type": "function", "function": {...}}` or the inner
+        function object); KeyError when it names no function."""
+        fn = schema.get("function", schema)
+        params = fn.get("parameters") or {"type": "object", "properties": {}, "required": []}
+        return cls(fn["name"], fn.get("description", ""), params)
+
+
+def tool_specs_from_schemas(schemas: list[Any] | None) -> list[ToolSpec]:
+    """`ToolSpec`s from function-calling schemas (an env's `info["tools"]`), skipping malformed entries."""
+    specs = []
+    for schema in schemas or []:
+        fn = schema.get("function", schema) if isinstance(schema, dict) else None
+        if isinstance(fn, dict) and fn.get("name"):
+            specs.append(ToolSpec.from_openai(fn))
+    return specs
+
     def __hash__(self) -> int:
         return hash((self.name, self.description, json.dumps(self.parameters, sort_keys=True)))
 

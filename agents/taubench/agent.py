@@ -35,13 +35,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from seer_env.envs.taubench import TauBenchNotInstalled, require_tau_bench
+from seer_env.envs.taubench.env import RESPOND
 from seer_env.envs.taubench.intents import intent_of, parse_intent, state_changing_tools
 from seer_env.pool.types import STRATEGIES
 from seer_env.types import Step, ToolCall, Trajectory
 
 log = logging.getLogger(__name__)
 
-RESPOND = "respond"
 EXAMPLES_HEADER = (
     "# Past conversations that ended well\n"
     "These earlier conversations solved similar requests. Follow the policy above; use them only as "

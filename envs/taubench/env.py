@@ -64,12 +64,6 @@ class UserSimulatorError(RuntimeError):
     """The simulated user failed (an LLM error, a replay miss with `on_miss="error"`): not the agent's doing."""
 
 
-def _tool_spec(info: dict[str, Any]) -> ToolSpec:
-    fn = info["function"]
-    params = fn.get("parameters") or {"type": "object", "properties": {}, "required": []}
-    return ToolSpec(name=fn["name"], description=fn.get("description", ""), parameters=params)
-
-
 def _arg_problem(spec: ToolSpec, arguments: dict[str, Any]) -> str | None:
     names = set(spec.param_names)
     missing = [n for n in spec.required if n not in arguments]
@@ -116,7 +110,7 @@ class TauBenchEnv(gym.Env):
         self._build()
 
         infos = list(self._tau.tools_info)
-        self.tool_specs: list[ToolSpec] = [_tool_spec(i) for i in infos] + [RESPOND_SPEC]
+        self.tool_specs: list[ToolSpec] = [ToolSpec.from_openai(i) for i in infos] + [RESPOND_SPEC]
         self._tool_map = {s.name: s for s in self.tool_specs}
         names = [s.name for s in self.tool_specs]
         self.write_tools: list[str] = state_changing_tools(names, write_tools)
