@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,43 @@ def _pool_path(pool: str | None, out: Path, label: str, n_accumulating: int) -> 
     return pool
 
 
+@dataclass
+class _RunPolicies:
+    """What the policies of one run share: the LLM client, the options, one embedder for all pools."""
+
+    client: Any
+    seer_options: dict[str, Any]
+    react_options: dict[str, Any]
+    accumulate: bool
+    run_id: str | None
+    embedder: str | None
+    _embedder: Any = None
+
+    def embedder_once(self) -> Any:
+        """The run's one embedder (loading a model takes seconds), made on first use."""
+        if self._embedder is None:
+            from seer_env.embedding import as_embedder
+
+            self._embedder = as_embedder(self.embedder)
+        return self._embedder
+
+    def build(self, name: str, cls: type, pools: SharedPools) -> Any:
+        """A new instance of the policy called `name`."""
+        if name in ("random", "oracle"):
+            return cls()
+        if name == "react":
+            return cls(self.client, **{k: v for k, v in self.react_options.items() if v is not None})
+        kw = {k: v for k, v in self.seer_options.items() if v is not None}
+        if name == "fewshot":
+            kw = {k: v for k, v in kw.items() if k not in ("strategy", "accumulate")}
+            return cls(self.client, **kw)
+        kw["accumulate"] = self.accumulate and kw.get("accumulate", True)
+        kw["run_id"] = self.run_id
+        if name == "fewshot-random":
+            kw.pop("strategy", None)
+        return cls(self.client, memory_for=pools, **kw)
+
+
 def build_policy_entries(
     policies: list[str],
     *,
@@ -52,69 +90,40 @@ def build_policy_entries(
     embedder: str | None = None,
     run_id: str | None = None,
 ) -> list[Any]:
-    """`PolicyEntry`s for policy names; LLM policies share one client, pool policies one pool each."""
+    """`PolicyEntry`s for policy names; LLM policies share one client, pool policies one pool each
+    (a file per policy, a memory per namespace in it: the env names the namespace)."""
     from seer_env.agents import LLM_POLICIES, POOL_POLICIES, policy_class
     from seer_env.runner import PolicyEntry
 
-    llm_options = dict(llm_options or {})
-    seer_options = dict(seer_options or {})
-    react_options = dict(react_options or {})
     client = None
-    if any(p.split(":")[0] in LLM_POLICIES for p in policies):
+    if any(p in LLM_POLICIES for p in policies):
         if not model:
-            raise SystemExit("LLM policies (react, fewshot, fewshot-random, seer) need --model")
+            raise SystemExit("LLM policies (react, fewshot, fewshot-random, seer, seer-tau) need --model")
         from seer_env.llm import LLMClient, preload
 
         preload()
-        client = LLMClient(model, api_base=api_base, api_key=api_key, **llm_options)
-    accumulate_on = accumulate != "none"
-    shared_embedder: list[Any] = []  # one embedder for all pools of the run (loading it takes seconds)
-
-    def get_embedder() -> Any:
-        if not shared_embedder:
-            from seer_env.embedding import as_embedder
-
-            shared_embedder.append(as_embedder(embedder))
-        return shared_embedder[0]
-
-    pooled = [p for p in policies if p in POOL_POLICIES]
+        client = LLMClient(model, api_base=api_base, api_key=api_key, **dict(llm_options or {}))
+    seer_options, react_options = dict(seer_options or {}), dict(react_options or {})
+    run = _RunPolicies(client, seer_options, react_options, accumulate != "none", run_id, embedder)
+    n_pooled = sum(p in POOL_POLICIES for p in policies)
     entries = []
-    for label in policies:
-        name = label
+    for name in policies:
         cls = policy_class(name)
-        # one pool file per policy, one memory per namespace in it (the env names the namespace)
-        path = _pool_path(pool, out, label, len(pooled)) if name in POOL_POLICIES else None
-        pools = SharedPools(lambda ns, _path=path: open_memory(_path, ns, embedder=get_embedder()))
-
-        def factory(env_id: str, _name=name, _cls=cls, _pools=pools) -> Any:
-            if _name in ("random", "oracle"):
-                return _cls()
-            if _name == "react":
-                return _cls(client, **{k: v for k, v in react_options.items() if v is not None})
-            kw = {k: v for k, v in seer_options.items() if v is not None}
-            if _name == "fewshot":
-                kw = {k: v for k, v in kw.items() if k not in ("strategy", "accumulate")}
-                return _cls(client, **kw)
-            kw["accumulate"] = accumulate_on and kw.get("accumulate", True)
-            kw["run_id"] = run_id
-            if _name == "fewshot-random":
-                kw.pop("strategy", None)
-            return _cls(client, memory_for=_pools, **kw)
-
+        path = _pool_path(pool, out, name, n_pooled) if name in POOL_POLICIES else None
+        pools = SharedPools(lambda ns, _path=path: open_memory(_path, ns, embedder=run.embedder_once()))
         describe: dict[str, Any] = {"policy": name}
         if name in LLM_POLICIES and client is not None:
             describe["llm"] = client.describe()
         if name in POOL_POLICIES:
-            describe["pool"] = path if "://" not in (pool or "") else "url"
-            describe["seer_options"] = seer_options
+            describe.update(pool=path if "://" not in (pool or "") else "url", seer_options=seer_options)
         if name == "react":
             describe["react_options"] = react_options
         entries.append(
             PolicyEntry(
-                label=label,
-                factory=factory,
+                label=name,
+                factory=lambda env_id, _n=name, _c=cls, _p=pools: run.build(_n, _c, _p),
                 model=model if name in LLM_POLICIES else None,
-                accumulates=name in POOL_POLICIES and accumulate_on and seer_options.get("accumulate", True),
+                accumulates=name in POOL_POLICIES and run.accumulate and seer_options.get("accumulate", True),
                 needs_gold=bool(getattr(cls, "needs_gold", False)),
                 describe=describe,
             )
@@ -210,6 +219,19 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         "--env-kwargs", default=None, help='JSON object passed to gymnasium.make, e.g. {"scale": "small"}'
     )
     p.add_argument("--no-progress", action="store_true")
+    _add_llm_arguments(p)
+    _add_seer_arguments(p)
+    p.add_argument(
+        "--protocol",
+        default=None,
+        choices=tuple(PROTOCOLS),
+        help="run the paper's ToolQA protocol (domain order, easy then hard, one pool, k=4, process) "
+        "and print the paper-shaped tables; --policy and --accumulate are honoured when given",
+    )
+    p.add_argument("--data-dir", default=None, help="ToolQA data directory for --protocol seer-toolqa")
+
+
+def _add_llm_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("LLM")
     g.add_argument("--timeout", type=float, default=60.0, help="seconds per LLM call")
     g.add_argument("--max-retries", type=int, default=4)
@@ -225,6 +247,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         help="USD per million input and output tokens, for a model litellm has no price for "
         "(unknown models cost 0)",
     )
+
+
+def _add_seer_arguments(p: argparse.ArgumentParser) -> None:
     s = p.add_argument_group("SEER and few-shot")
     s.add_argument("--strategy", choices=STRATEGIES, default="process")
     s.add_argument("-k", "--k", dest="k", type=int, default=4, help="exemplars recalled")
@@ -235,14 +260,6 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     s.add_argument("--no-classify", action="store_true", help="no intent classification")
     s.add_argument("--action-format", choices=("text", "tools"), default="text")
     s.add_argument("--no-prefetch", action="store_true", help="recall only when the step starts")
-    p.add_argument(
-        "--protocol",
-        default=None,
-        choices=tuple(PROTOCOLS),
-        help="run the paper's ToolQA protocol (domain order, easy then hard, one pool, k=4, process) "
-        "and print the paper-shaped tables; --policy and --accumulate are honoured when given",
-    )
-    p.add_argument("--data-dir", default=None, help="ToolQA data directory for --protocol seer-toolqa")
 
 
 def llm_options_from_args(args: argparse.Namespace) -> dict[str, Any]:

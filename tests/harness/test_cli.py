@@ -1,0 +1,71 @@
+"""One CLI vocabulary: `taubench run` takes `run`'s option names (and τ-bench's old spellings), one step
+cap, and `--protocol` honours the user's --policy and --accumulate instead of rewriting them."""
+
+from __future__ import annotations
+
+import pytest
+
+from seer_env.cli import build_parser
+
+
+def test_taubench_run_takes_the_run_vocabulary_and_the_old_spellings():
+    p = build_parser()
+    new = p.parse_args(
+        "taubench run --model m --env TauBench-airline-v0 --trials 3 --concurrency 2 --out o --max-steps 7".split()
+    )
+    old = p.parse_args(
+        "taubench run --model m --env airline --num-trials 3 --max-concurrency 2 --log-dir o --max-num-steps 7".split()
+    )
+    for args in (new, old):
+        assert (args.env, args.trials, args.concurrency, args.out, args.max_steps) == (
+            "airline",
+            3,
+            2,
+            "o",
+            7,
+        )
+    defaults = p.parse_args("taubench run --model m".split())
+    assert (defaults.env, defaults.trials, defaults.concurrency, defaults.out) == ("retail", 1, 1, "results")
+    with pytest.raises(SystemExit):
+        p.parse_args("taubench run --model m --env TauBench-bank-v0".split())
+
+
+def test_run_has_one_step_cap():
+    from seer_env.agents.launch import seer_options_from_args
+
+    p = build_parser()
+    assert p.parse_args(["run"]).max_steps is None  # each policy keeps its own cap
+    for flag in ("--max-steps", "--seer-max-steps"):  # the older name is the same option
+        args = p.parse_args(["run", flag, "4"])
+        assert args.max_steps == 4 and seer_options_from_args(args)["max_steps"] == 4
+
+
+@pytest.mark.parametrize(
+    "extra,policies,accumulate",
+    [
+        ([], ["seer"], "sequential"),  # left out: the protocol's own
+        (["--policy", "random", "--accumulate", "online"], ["random"], "online"),  # given: honoured
+    ],
+)
+def test_protocol_honours_the_users_policy_and_accumulate(monkeypatch, tmp_path, extra, policies, accumulate):
+    from seer_env.agents import launch, paper
+
+    seen: dict = {}
+
+    def entries(names, **kw):
+        seen.update(policies=names, accumulate=kw["accumulate"])
+        return []
+
+    def play(args, envs, entries, out, *, accumulate, env_kwargs, config):
+        seen.update(played=accumulate, config=config, envs=envs)
+        return {"done": 0}
+
+    monkeypatch.setattr(launch, "build_policy_entries", entries)
+    monkeypatch.setattr(launch, "play", play)
+    args = build_parser().parse_args(
+        ["run", "--protocol", "seer-toolqa", "--env", "ToolQA-Synth", "--out", str(tmp_path), *extra]
+    )
+    assert paper.run_protocol_cli(args) == 0
+    assert seen["policies"] == policies and seen["accumulate"] == seen["played"] == accumulate
+    assert seen["config"]["policy"] == ",".join(policies) and seen["config"]["accumulate"] == accumulate
+    assert seen["envs"] == paper.protocol_envs("ToolQA-Synth")
