@@ -14,8 +14,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from seer_env.envs.toolqa import env as toolqa_env
-from seer_env.envs.toolqa import tools as toolqa_tools
 
 from seer_env.actions import (
     MAX_ACTION_CHARS,
@@ -26,6 +24,8 @@ from seer_env.actions import (
     parse_action,
     parse_action_with_thought,
 )
+from seer_env.envs.toolqa import env as toolqa_env
+from seer_env.envs.toolqa import tools as toolqa_tools
 
 _TRACED = {
     str(Path(m.__file__).resolve()) for m in (sys.modules["seer_env.actions"], toolqa_env, toolqa_tools)
@@ -194,9 +194,8 @@ REVIEWED_PATTERNS = {
 def test_regexes_on_the_action_path_cannot_backtrack():
     import re
 
-    from seer_env.envs.toolqa import scoring
-
     from seer_env import actions
+    from seer_env.envs.toolqa import scoring
 
     modules = [actions, toolqa_env, toolqa_tools, scoring]
     try:

@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+
 from seer_env.envs.toolqa import corpus
 from seer_env.envs.toolqa.env import ToolQAEnv
 from seer_env.envs.toolqa.tools import CUT_SUFFIX
-
 from tests.security.tool_attacks import (
     LIMIT,
     MAX_OUTPUT_BYTES,

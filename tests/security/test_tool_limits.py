@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from seer_env.envs.toolqa import corpus, sqlworker
 from seer_env.envs.toolqa.tools import CUT_SUFFIX, MSG_PREPARING, ToolQAToolkit
-
 from tests.security.tool_attacks import SLACK, descendants
 from tests.toolqa.fixture import AGENDA, build_fixture, hash_embedder
 
