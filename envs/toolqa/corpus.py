@@ -539,7 +539,9 @@ def _cache_label(embedder: TextEmbedder) -> str | None:
     return embedder.name
 
 
-def load_retriever(root: Path, kind: str, embedder: Any = None, cached_only: bool = False) -> Retriever | None:
+def load_retriever(
+    root: Path, kind: str, embedder: Any = None, cached_only: bool = False
+) -> Retriever | None:
     """The retriever over agenda or scirex texts; its index is built once and cached on disk,
     keyed by embedding model and the corpus file's content hash (`cached_only`: as in `load_table`)."""
     rel, _ = TEXT_FILES[kind]
