@@ -243,6 +243,7 @@ def _add_download_parser(tsub) -> None:
 def _download(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.markup import escape
+
     from seer_env.envs.toolqa.download import DownloadError, download
 
     console = Console(highlight=False)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -12,6 +12,8 @@ import pytest
 
 from seer_env.embedding import CallableEmbedder, HashEmbedder, TextEmbedder, as_embedder
 from seer_env.files import FileLock, atomic_build, cache_dir, file_lock
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
@@ -55,58 +57,61 @@ def test_atomic_build_with_lock_replaces_an_incomplete_leftover(tmp_path):
     assert sorted(p.name for p in target.iterdir()) == ["mark"]
 
 
-def _build_in_child(target: str, log: str) -> None:
-    def fill(tmp: Path) -> None:
-        with open(log, "a") as f:
-            f.write(f"{os.getpid()}\n")
-        time.sleep(0.3)  # long enough for the other builders to queue on the lock
-        (tmp / "mark").write_text("1")
+# other processes are plain subprocesses, waited for (multiprocessing would leave its resource-tracker
+# process running under the test session)
+BUILD = """
+import os, sys, time
+from pathlib import Path
+from seer_env.files import atomic_build
 
-    atomic_build(Path(target), fill, check="mark", lock=True)
+def fill(tmp):
+    with open(sys.argv[2], "a") as f:
+        f.write(f"{os.getpid()}\\n")
+    time.sleep(0.3)  # long enough for the other builders to queue on the lock
+    (tmp / "mark").write_text("1")
+
+atomic_build(Path(sys.argv[1]), fill, check="mark", lock=True)
+"""
+
+HOLD = """
+import sys, time
+from seer_env.files import FileLock
+
+with FileLock(sys.argv[1]):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def _python(code: str, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=REPO, stdout=subprocess.PIPE, text=True)
 
 
 def test_atomic_build_with_lock_builds_once_across_processes(tmp_path):
     target, log = tmp_path / "t", tmp_path / "log"
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_build_in_child, args=(str(target), str(log))) for _ in range(3)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-    assert all(p.exitcode == 0 for p in procs)
+    procs = [_python(BUILD, str(target), str(log)) for _ in range(3)]
+    assert all(p.wait(60) == 0 for p in procs)
     assert len(log.read_text().split()) == 1
     assert (target / "mark").is_file()
 
 
-def _hold_lock(path: str, started, seconds: float) -> None:
-    with FileLock(path):
-        started.set()
-        time.sleep(seconds)
-
-
 def test_file_lock_excludes_another_process_until_released(tmp_path):
     path = str(tmp_path / "x.lock")
-    ctx = mp.get_context("spawn")
-    started = ctx.Event()
-    p = ctx.Process(target=_hold_lock, args=(path, started, 0.5))
-    p.start()
-    assert started.wait(30)
+    p = _python(HOLD, path, "0.5")
+    assert p.stdout.readline().strip() == "held"
     t0 = time.monotonic()
     with file_lock(path):
         waited = time.monotonic() - t0
-    p.join(30)
+    assert p.wait(30) == 0
     assert waited > 0.2  # it queued behind the other process's hold
 
 
 def test_file_lock_is_released_when_its_holder_dies(tmp_path):
     path = str(tmp_path / "x.lock")
-    ctx = mp.get_context("spawn")
-    started = ctx.Event()
-    p = ctx.Process(target=_hold_lock, args=(path, started, 60))
-    p.start()
-    assert started.wait(30)
+    p = _python(HOLD, path, "60")
+    assert p.stdout.readline().strip() == "held"
     p.kill()
-    p.join(30)
+    p.wait(30)
     lock = FileLock(path)
     with lock:  # would hang if the dead holder still held it (pytest-timeout ends the test)
         pass

@@ -11,8 +11,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from seer_env.envs.toolqa import sandbox
 
+from seer_env.envs.toolqa import sandbox
 from tests.security.conftest import py_action
 from tests.toolqa.fixture import hash_embedder
 

@@ -14,8 +14,8 @@ import threading
 import time
 
 import pytest
-from seer_env.envs.toolqa import sandbox_kernel as k
 
+from seer_env.envs.toolqa import sandbox_kernel as k
 from tests.security.conftest import alive, descendants, leftover_processes, user_ns, zygote_processes
 
 AUDIT_ARCH_I386 = 0x40000003

@@ -17,10 +17,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from seer_env.envs.toolqa import download as dl
 from seer_env.envs.toolqa.cli import verify_dir
 from seer_env.envs.toolqa.download import CorruptArchive, DownloadError, UnsafeArchive
-
 from tests.toolqa.file_server import DRIVE_QUOTA_PAGE, DRIVE_UUID, FileServer, Route
 
 
