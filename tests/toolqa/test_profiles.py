@@ -8,11 +8,11 @@ import time
 import gymnasium as gym
 import pandas as pd
 import pytest
+
+import seer_env  # noqa: F401  (registers the IDs)
 from seer_env.envs.toolqa import corpus
 from seer_env.envs.toolqa.profiles import ERROR_KINDS, SEER, TOOLQA, get_profile, resolve_profile
 from seer_env.envs.toolqa.tools import ToolQAToolkit
-
-import seer_env  # noqa: F401  (registers the IDs)
 from tests.toolqa.fixture import N_COFFEE, N_FLIGHTS, hash_embedder
 
 CUT = "...[too long, cannot be fully displayed]"
@@ -417,7 +417,6 @@ def test_reference_halting_kinds():
 
 def test_gold_python_sets_the_profiles_variable(make_env, toolqa_root):
     from seer_env.envs.toolqa.questions import Question
-
     from seer_env.types import ToolCall
 
     q = Question(
@@ -438,7 +437,6 @@ def test_gold_python_sets_the_profiles_variable(make_env, toolqa_root):
 
 def test_synth_envs_take_the_profile_and_replay_their_gold_code(tmp_path):
     from seer_env.envs.toolqa.synth_env import synth_root
-
     from seer_env.types import ToolCall
 
     synth_root("tiny", 3, tmp_path)

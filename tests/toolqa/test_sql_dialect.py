@@ -10,6 +10,7 @@ import sqlite3
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from seer_env.envs.toolqa.sqlworker import mysql_to_sqlite, qualify_table_names
 
 VALUES = ["12", "12.5", "---", "abc", "1e3", " 7", "-3", "12abc", "0", "", "ATL", "atl", "1123.0", ".5"]
