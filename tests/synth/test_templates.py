@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 import seer_env.envs.toolqa.synth_questions as synth
 from seer_env.envs.toolqa import corpus
 from seer_env.envs.toolqa.questions import DIFFICULTIES, DOMAINS

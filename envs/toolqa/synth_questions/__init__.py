@@ -36,7 +36,6 @@ from seer_env.envs.toolqa.synth_questions.common import (
     Template,
     registered_templates,
 )
-
 from seer_env.types import ToolCall
 
 log = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+
 from seer_env.envs.toolqa import corpus
 from seer_env.envs.toolqa.questions import DIFFICULTIES, DOMAINS
-
 from seer_env.types import ToolCall
 
 MAX_CHAIN = 19  # tool calls before Finish; the env allows 20 steps

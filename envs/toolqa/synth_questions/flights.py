@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from seer_env.envs.toolqa.synth_questions.common import (
     Instance,
     Sampler,

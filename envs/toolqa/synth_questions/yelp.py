@@ -20,6 +20,7 @@ import ast
 from collections import Counter
 
 import numpy as np
+
 from seer_env.envs.toolqa.synth_questions.common import (
     MILES_CODE,
     Instance,
