@@ -1,6 +1,6 @@
 """Turn any accepted action form into a `ToolCall`.
 
-Accepted forms (DESIGN, "Core types"):
+Accepted forms:
 
 - a `ToolCall` (returned as is, re-bound to the tool's parameter names when tools are given);
 - `Tool[args]`, `Action 3: Tool[args]` (text before it is kept as the thought),

@@ -1,4 +1,4 @@
-"""Synthetic ToolQA corpora in the official layout, formats and schemas (spec toolqa.md §1-§3).
+"""Synthetic ToolQA corpora in the official layout, formats and schemas.
 
 `generate_corpus(out_dir, scale, seed)` writes, under `out_dir/data/`:
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from seer_env.envs.toolqa import corpus as _corpus
 from seer_env.envs.toolqa.profiles import (
     CUT_SUFFIX,
@@ -45,7 +46,6 @@ from seer_env.envs.toolqa.profiles import (
     ToolProfile,
     resolve_profile,
 )
-
 from seer_env.types import ToolSpec
 
 log = logging.getLogger(__name__)
