@@ -16,7 +16,9 @@ most 2^-11 relative per component, so at most 2^-11 on a dot product of unit vec
 accumulation), so every entry whose approximate score is within `2 * w_sim * EPS` of the approximate
 k-th score is kept, then all candidates are re-scored exactly (float64 dot products of the stored
 float32 vectors, `scoring.exact_cosines`) and sorted by (score desc, id desc). That gives the same top-k as a brute-force scan,
-including the reference's tie-break (ties go to the more recently added entry).
+including the reference's tie-break (ties go to the more recently added entry). Approximate scores add
+the cosines to the bonus in float64, as the exact ones do: with `w_sim` 0 (or tiny next to the other
+weights) the bonus alone decides, and a float32 sum would round it and drop exact ties.
 """
 
 from __future__ import annotations
@@ -313,7 +315,9 @@ class VectorIndex:
         tools_key = (frozenset(tools), len(tools))
         w = float(weights.sim)
         floor = -np.inf if min_similarity is None else float(min_similarity)
-        margin = 2 * w * EPS
+        # approximate and exact scores differ by at most w * EPS each way, plus float64 rounding of
+        # sums of the size of the scores (a few ulps; it matters when w is tiny)
+        margin = 2 * w * EPS + 1e-12 * (w + max(weights.tool, 0.0) + max(weights.intent, 0.0) + 1.0)
         kk = k + EXTRA
 
         # items: (best possible bonus, group, per-tool-set bonus, coverage and intent match)
@@ -331,26 +335,29 @@ class VectorIndex:
         found: list[tuple] = []
 
         def approx(item):
-            """(positions, approximate cosines, approximate scores, complete, smallest score returned)."""
+            """(positions, approximate cosines, approximate scores, complete, smallest score returned).
+
+            Scores are float64, as the exact ones: a float32 sum would round the bonus, which decides
+            the ranking when `w_sim` is 0 or tiny, and drop exact ties."""
             b, g, bons, _, _ = item
             n = g.n
             if g.mixed:
                 a = g.all_cos(q)
-                tot = w * a + bons[g.tsid[:n]]
+                tot = w * a.astype(np.float64) + bons[g.tsid[:n]]
             elif w == 0.0 or n <= kk:  # the cosine plays no part, or the group is tiny: take it whole
                 a = g.all_cos(q)
-                tot = b + w * a
+                tot = b + w * a.astype(np.float64)
             elif g.sq is not None:
                 d, i = g.sq.search(q[None, :], kk)
                 keep = i[0] >= 0
                 pos, acos = i[0][keep], d[0][keep]
-                tot = b + w * acos
+                tot = b + w * acos.astype(np.float64)
                 return pos, acos, tot, False, float(tot[-1])
             else:
                 a = g.all_cos(q)
                 pos = np.argpartition(a, n - kk)[n - kk :]
                 acos = a[pos]
-                tot = b + w * acos
+                tot = b + w * acos.astype(np.float64)
                 return pos, acos, tot, False, float(tot.min())
             if floor > -np.inf:
                 ok = a >= floor - EPS
@@ -375,7 +382,7 @@ class VectorIndex:
         i = 0
         while i < len(items):
             b = items[i][0]
-            if len(sure) >= k and b + w * COS_MAX < sure[0] - w * EPS:
+            if len(sure) >= k and b + w * COS_MAX < sure[0] - margin:
                 break  # no entry of this or any later group can enter the top k
             # groups of the same bonus are independent: run them side by side when there are threads
             j = i
@@ -398,7 +405,7 @@ class VectorIndex:
             if not complete and c_last >= lower:
                 # entries below this group's approximate cut may still be candidates: rescan it whole
                 a = g.all_cos(q)
-                full = w * a + (bons[g.tsid[: g.n]] if g.mixed else b)
+                full = w * a.astype(np.float64) + (bons[g.tsid[: g.n]] if g.mixed else b)
                 pos = np.nonzero((full >= lower) & (a >= floor - EPS))[0]
             else:
                 pos = pos[tot >= lower]
