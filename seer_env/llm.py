@@ -338,16 +338,24 @@ class LLMClient:
             scope.add_call(prompt, completion, cost, seconds, cached)
 
     # -- requests -----------------------------------------------------------------------------
-    def _payload(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> dict[str, Any]:
+    def _payload(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        stop: list[str] | None = None,
+        max_tokens: int | None = None,
+    ) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
             "temperature": self.temperature,
-            "max_tokens": self.max_tokens,
+            "max_tokens": self.max_tokens if max_tokens is None else int(max_tokens),
             **self.extra,
         }
         if tools:
             payload["tools"] = tools
+        if stop:
+            payload["stop"] = list(stop)
         return payload
 
     def _backoff(self, attempt: int) -> float:
@@ -465,10 +473,19 @@ class LLMClient:
             return 0.0
 
     async def acomplete(
-        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+        *,
+        stop: list[str] | None = None,
+        max_tokens: int | None = None,
     ) -> LLMResponse:
-        """One chat completion. Raises `LLMError` when it fails for good."""
-        payload = self._payload(messages, tools)
+        """One chat completion. Raises `LLMError` when it fails for good.
+
+        stop: stop sequences sent with the request (the model's text ends before the first one).
+        max_tokens: this call's cap on the reply (default: the client's).
+        """
+        payload = self._payload(messages, tools, stop, max_tokens)
         key = request_key(payload) if self.cache else None
         if self.cache and key:
             hit = self.cache.get(key)
@@ -534,10 +551,15 @@ class LLMClient:
         return resp
 
     def complete(
-        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+        *,
+        stop: list[str] | None = None,
+        max_tokens: int | None = None,
     ) -> LLMResponse:
         """Synchronous form of `acomplete` (for plain loops; not from inside a running event loop)."""
-        return asyncio.run(self.acomplete(messages, tools))
+        return asyncio.run(self.acomplete(messages, tools, stop=stop, max_tokens=max_tokens))
 
     def describe(self) -> dict[str, Any]:
         """The settings that shape answers, for run manifests."""

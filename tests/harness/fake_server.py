@@ -6,7 +6,10 @@ API serve it): it answers with the JSON shape of a chat completion (`choices[0].
 `api_base`) runs end to end. What it answers comes from a `brain(request_json) -> dict` callable
 (`{"content": str}` or `{"tool_calls": [{"name":..., "arguments": str|dict}]}`); faults (429, 500,
 a hang, malformed tool calls, empty content) are injected at given rates from a seeded generator.
-Every request body is recorded in `requests`.
+Every request body is recorded in `requests`. As an OpenAI-compatible server does, the text ends
+before the first of the request's `stop` strings (which is left out), and a reply longer than the
+request's `max_tokens` (counted here as 4 characters a token) is cut there with
+`finish_reason: "length"`.
 """
 
 from __future__ import annotations
@@ -160,6 +163,7 @@ class FakeOpenAIServer:
             answer = self.brain(body)
         except Exception as exc:  # a broken brain is a test bug: say so loudly in the answer
             answer = {"content": f"BRAIN ERROR {type(exc).__name__}: {exc}"}
+        answer = _apply_limits(body, answer)
         if fault == "empty":
             answer = {"content": ""}
         elif fault == "malformed":
@@ -174,7 +178,7 @@ class FakeOpenAIServer:
             self._ids += 1
             n = self._ids
         message: dict[str, Any] = {"role": "assistant", "content": answer.get("content")}
-        finish = "stop"
+        finish = answer.get("finish_reason", "stop")
         if answer.get("tool_calls"):
             finish = "tool_calls"
             message["tool_calls"] = [
@@ -204,6 +208,24 @@ class FakeOpenAIServer:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
+
+
+def _apply_limits(body: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    """The brain's answer as the request's `stop` and `max_tokens` leave it."""
+    text = answer.get("content")
+    if not isinstance(text, str):
+        return answer
+    stops = body.get("stop") or []
+    if isinstance(stops, str):
+        stops = [stops]
+    cuts = [i for i in (text.find(st) for st in stops if st) if i >= 0]
+    if cuts:
+        text = text[: min(cuts)]
+    finish = "stop"
+    cap = body.get("max_tokens")
+    if isinstance(cap, int) and cap > 0 and len(text) > 4 * cap:
+        text, finish = text[: 4 * cap], "length"
+    return {**answer, "content": text, "finish_reason": finish}
 
 
 def _cli() -> None:  # `python -m tests.harness.fake_server --latency 0.2` for benchmarks by hand
