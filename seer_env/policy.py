@@ -41,6 +41,7 @@ class EnvInfo(TypedDict, total=False):
     intent_labels: the labels a policy may sort a task into.
     intent_descriptions: label -> what tasks of that label are about (for an intent classifier).
     intent_hints: label -> a hint line naming the tools such tasks call for.
+    intent_examples: worked examples for a few-shot intent classifier: `{"query", "thought", "label"}`.
     retrieval_tools: tools that return retrieved text; rendered exemplars omit their output (it is long
         and says nothing about the next step) and prompts never cut it.
     """
@@ -49,6 +50,7 @@ class EnvInfo(TypedDict, total=False):
     intent_labels: list[str]
     intent_descriptions: dict[str, str]
     intent_hints: dict[str, str]
+    intent_examples: list[dict[str, str]]
     retrieval_tools: list[str]
 
 
@@ -58,7 +60,9 @@ class ResetInfo(EnvInfo, total=False):
     tools: the env's tools as OpenAI function schemas. task_id: the task being played. query: the
     question or the user's first message. domain: the task's domain, when the env has several.
     gold: only with `options={"reveal_gold": True}`: `answer` and `chain` (the gold tool calls as
-    `ToolCall.to_dict()`s), for the oracle. Envs may add keys of their own (τ-bench: `policy`, its wiki).
+    `ToolCall.to_dict()`s), for the oracle. halting_error_kinds: the step `error_kind`s on which the
+    env's reference runner ends an episode (a policy's `reference` halting follows them). Envs may add
+    keys of their own (τ-bench: `policy`, its wiki, `task_split`).
     """
 
     tools: list[dict[str, Any]]
@@ -66,6 +70,7 @@ class ResetInfo(EnvInfo, total=False):
     query: str
     domain: str | None
     gold: dict[str, Any]
+    halting_error_kinds: list[str]
 
 
 class StepInfo(TypedDict, total=False):
@@ -74,13 +79,22 @@ class StepInfo(TypedDict, total=False):
     tool: the tool the action named (None when it could not be read). ok: the tool ran without error.
     error: what went wrong (`parse`, `unknown_tool`, `bad_arguments`, `tool_error`, ...) or None.
     answer, success: at the step that ends the episode, the final answer and whether it was right.
+    verdicts: at that step, how the answer was scored, when the env says: `scorer` (the one `success`
+    follows) and each verdict taken (ToolQA: `em` always, `judge` with its `judge_reason` and
+    `judge_error` under an LLM judge); the runner keeps it in the episode's record.
+    error_kind: what kind of failure the step was, as the env's reference would have seen it (ToolQA:
+    `empty_action`, `parse_error`, `unknown_tool`, `tool_exception`, `tool_message`, ...); None when
+    it worked. Reset info's `halting_error_kinds` lists the kinds on which the reference ends an
+    episode.
     """
 
     tool: str | None
     ok: bool
     error: str | None
+    error_kind: str | None
     answer: str | None
     success: bool
+    verdicts: dict[str, Any]
 
 
 class PoolSummary(TypedDict):

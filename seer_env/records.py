@@ -2,7 +2,9 @@
 
 `EpisodeRecord` is the typed form of a results line, with a schema version (`RECORD_SCHEMA`, written
 as `"schema"`). Records written before versioning (no `"schema"` key) read as version 0: the same
-fields, every one of them optional. Report, the paper tables and resume read records through it.
+fields, every one of them optional. Version 2 added `verdicts` (every scorer's verdict on the final
+answer); older records read with `verdicts` None. Report, the paper tables and resume read records
+through it.
 """
 
 from __future__ import annotations
@@ -26,13 +28,13 @@ log = logging.getLogger(__name__)
 RESULTS_FILE = "results.jsonl"
 MANIFEST_FILE = "manifest.json"
 EVENTS_FILE = "events.jsonl"
-RECORD_SCHEMA = 1
+RECORD_SCHEMA = 2
 
 EpisodeKey = tuple[str, str, str, int]  # env, policy, task, trial
 
 _FIELDS = (
     "env_id", "policy", "task_id", "trial", "index", "model", "domain", "success", "reward", "n_steps",
-    "error", "usage", "timings", "seed", "trajectory", "pool_size", "observe_error",
+    "error", "usage", "timings", "seed", "trajectory", "pool_size", "observe_error", "verdicts",
 )  # fmt: skip
 
 
@@ -44,7 +46,9 @@ class EpisodeRecord:
     usage: LLM tokens, cost and calls (`Usage.to_dict()`). timings: start, end (epoch seconds), wall_s,
     env_s, llm_s, recall_s. index: the episode's place in its policy's sequence (accumulation order).
     pool_size: the policy's pool after this episode, when it has one. observe_error: the pool update
-    failed (the episode is kept). extra: keys this version does not know, kept on rewrite.
+    failed (the episode is kept). verdicts: how the final answer was scored, when the env says
+    (ToolQA: `{"scorer", "em", "judge", "judge_reason", "judge_error"}`; `success` is the verdict of
+    `scorer`). extra: keys this version does not know, kept on rewrite.
     """
 
     env_id: str
@@ -64,6 +68,7 @@ class EpisodeRecord:
     trajectory: Trajectory | None = None
     pool_size: int | None = None
     observe_error: str | None = None
+    verdicts: dict[str, Any] | None = None
     schema: int = RECORD_SCHEMA
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -79,6 +84,11 @@ class EpisodeRecord:
     def cost(self) -> float:
         return float(self.usage.get("cost") or 0.0)
 
+    def verdict(self, scorer: str) -> bool | None:
+        """The verdict of one scorer (`em`, `judge`, ...) on the final answer; None when not taken."""
+        v = (self.verdicts or {}).get(scorer)
+        return None if v is None else bool(v)
+
     def domain_or_meta(self) -> str | None:
         """The task's domain: the record's own, else the trajectory's meta (older records)."""
         if self.domain:
@@ -89,7 +99,7 @@ class EpisodeRecord:
         out: dict[str, Any] = {"schema": self.schema}
         for name in _FIELDS:
             value = getattr(self, name)
-            if name in ("pool_size", "observe_error") and value is None:
+            if name in ("pool_size", "observe_error", "verdicts") and value is None:
                 continue  # written only when there is something to say
             out[name] = value.to_dict() if isinstance(value, Trajectory) else value
         out.update(self.extra)
@@ -123,6 +133,7 @@ class EpisodeRecord:
             trajectory=Trajectory.from_dict(traj) if isinstance(traj, Mapping) else None,
             pool_size=d.get("pool_size"),
             observe_error=d.get("observe_error"),
+            verdicts=dict(d["verdicts"]) if isinstance(d.get("verdicts"), Mapping) else None,
             schema=RECORD_SCHEMA,
             extra={k: v for k, v in d.items() if k not in _FIELDS and k != "schema"},
         )

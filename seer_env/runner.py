@@ -83,6 +83,12 @@ class PolicyEntry:
     describe: dict[str, Any] = field(default_factory=dict)
 
 
+def _verdicts(final_info: dict[str, Any]) -> dict[str, Any] | None:
+    """The final step's `verdicts` (every scorer's verdict on the answer), when the env gives them."""
+    v = final_info.get("verdicts")
+    return dict(v) if isinstance(v, dict) else None
+
+
 def gym_id_of(env_label: str) -> str:
     """An env label is a gym id, optionally with `#name` to tell apart several configurations of it
     (e.g. `ToolQA-easy-v0#flight`, with its kwargs under that label in `env_kwargs`)."""
@@ -105,7 +111,7 @@ def select_tasks(
 
     tasks: ids (a list or a comma string), or a slice `start:stop` of the env's order. episodes: at
     most this many, a seeded sample kept in the env's order (so every domain is represented);
-    shuffle: play them in a seeded random order.
+    shuffle: play them in a seeded random order (any true value; the runner's "all" also mixes envs).
     """
     ids = [str(t) for t in task_ids]
     chosen = ids
@@ -136,6 +142,8 @@ class Runner:
     envs: env ids for `gymnasium.make` (registered ids, or `module:Id`), each optionally labelled
     `id#name` (see `gym_id_of`). env_kwargs: kwargs by label, gym id, or "*" for all. policies:
     `PolicyEntry`s. max_steps: the most steps of one episode (`SAFETY_STEP_CAP` by default).
+    shuffle: True plays each env's tasks in a seeded random order (envs one after another); "all"
+    shuffles every policy's whole sequence across envs (the reference's shuffled run over all subsets).
     on_record(record dict): called after each record is written (progress bars).
     on_plan(planned, skipped): called once the plan is known.
     """
@@ -151,7 +159,7 @@ class Runner:
         trials: int = 1,
         concurrency: int = 8,
         seed: int = 0,
-        shuffle: bool = False,
+        shuffle: bool | str = False,
         accumulate: str = "online",
         env_kwargs: dict[str, Any] | None = None,
         max_steps: int = SAFETY_STEP_CAP,
@@ -262,9 +270,11 @@ class Runner:
     def _sequence(self, label: str) -> list[EpisodeSpec]:
         seq: list[EpisodeSpec] = []
         for trial in range(self.trials):
-            for env_id in self.envs:
-                for tid in self.task_lists[env_id]:
-                    seq.append(EpisodeSpec(env_id, label, tid, trial, len(seq)))
+            order = [(env_id, tid) for env_id in self.envs for tid in self.task_lists[env_id]]
+            if self.shuffle == "all":
+                random.Random(stable_seed(self.seed, "all", trial)).shuffle(order)
+            for env_id, tid in order:
+                seq.append(EpisodeSpec(env_id, label, tid, trial, len(seq)))
         return seq
 
     # -- one episode ----------------------------------------------------------------------------
@@ -325,6 +335,7 @@ class Runner:
             timings=timings,
             seed=seed,
             trajectory=traj,
+            verdicts=_verdicts(out.final_info) if out.terminated else None,
         )
         return record, traj, policy
 

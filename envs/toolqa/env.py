@@ -20,7 +20,7 @@ from seer_env.envs.toolqa import corpus as _corpus
 from seer_env.envs.toolqa import domains as _domains
 from seer_env.envs.toolqa.profiles import DEFAULT_PROFILE, ToolProfile, resolve_profile
 from seer_env.envs.toolqa.questions import Question, load_questions
-from seer_env.envs.toolqa.scoring import score_answer
+from seer_env.envs.toolqa.scoring import verdicts
 from seer_env.envs.toolqa.tools import (
     DEFAULT_MAX_OUTPUT_BYTES,
     DEFAULT_TOOL_TIMEOUT,
@@ -78,7 +78,9 @@ class ToolQAEnv(gym.Env):
             `answer_var` and `max_obs_chars` override single fields of it; None keeps the profile's.
         typed_filters: FilterDB compares numbers as numbers (both references compare strings).
         scorer: "em" (ToolQA exact match), "numeric", "judge" (with judge=) or a callable
-            `(question, gold, pred) -> bool` (an LLM judge).
+            `(question, gold, pred) -> bool` (an LLM judge, e.g. `seer_env.judge.LLMJudge`). The
+            Finish step's info has `verdicts`: the scorer's name, the exact-match verdict always, and
+            under a judge its verdict, reason and error (an error counts the answer wrong).
         embedder: sentence-transformers model name/path for the retrievers (default packaged
             all-MiniLM-L6-v2) or a callable `texts -> float32 array`.
         question_ids: keep only these task ids.
@@ -141,6 +143,8 @@ class ToolQAEnv(gym.Env):
         self.difficulty = difficulty
         self.render_mode = render_mode
         self.max_steps = int(max_steps)
+        if scorer == "judge" and judge is None:
+            raise ValueError("scorer='judge' needs judge=callable(question, gold, pred) -> bool")
         self.scorer = scorer
         self.judge = judge
         self.tool_profile = resolve_profile(tool_profile, typed_filters, answer_var, max_obs_chars)
@@ -153,7 +157,9 @@ class ToolQAEnv(gym.Env):
         self.tool_specs = tool_specs(profile.answer_var, profile.sql_dialect, profile.sql_bare_names)
         self._tools = {t.name: t for t in self.tool_specs}
         self._tool_schemas = [t.openai() for t in self.tool_specs]
-        self.env_info = _domains.env_info()  # what generic policies learn about ToolQA (reset info too)
+        # what generic policies learn about ToolQA (reset info too); the gsm8k hint names the profile's
+        # answer variable
+        self.env_info = _domains.env_info(profile.answer_var)
         self.action_space = ToolCallSpace(self.tool_specs)
         self.observation_space = TextObservation()
         self._toolkit = ToolQAToolkit(
@@ -265,7 +271,7 @@ class ToolQAEnv(gym.Env):
         self._over = False
         self._last_obs = q.question
         info: dict[str, Any] = {
-            **_domains.env_info(),
+            **_domains.env_info(self.tool_profile.answer_var),
             "tools": self._tool_schemas,
             "task_id": tid,
             "domain": q.domain,
@@ -348,10 +354,8 @@ class ToolQAEnv(gym.Env):
         argument = self._argument(call)
         if call.name == "Finish":
             q = self._question
-            success = score_answer(
-                argument, q.answer, mode=self.scorer, question=q.question, judge=self.judge
-            )
-            info.update(ok=True, answer=argument, success=bool(success), _finish=True)
+            success, verdict = verdicts(argument, q.answer, self.scorer, q.question, self.judge)
+            info.update(ok=True, answer=argument, success=bool(success), verdicts=verdict, _finish=True)
             return "Answer is CORRECT" if success else "Answer is INCORRECT"
         res = self._toolkit.run(call.name, argument)
         info["ok"] = res.ok

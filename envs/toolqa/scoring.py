@@ -1,4 +1,8 @@
-"""Answer scoring: ToolQA exact match (its normalised EM), a numeric-tolerant option, an LLM-judge hook."""
+"""Answer scoring: ToolQA exact match (its normalised EM), a numeric-tolerant option, an LLM-judge hook.
+
+`verdicts` scores one answer the way the env reports it: exact match always, and the judge's verdict
+when the scorer is a judge (`seer_env.judge.LLMJudge` is one), so a record keeps both.
+"""
 
 from __future__ import annotations
 
@@ -72,3 +76,39 @@ def score_answer(
         except Exception:  # a failing judge counts the answer wrong, as SEER does on API errors
             return False
     raise ValueError(f"unknown scoring mode {mode!r}; use 'em', 'numeric', 'judge' or a callable")
+
+
+def verdicts(
+    pred: Any, gold: Any, mode: str | Judge = "em", question: str = "", judge: Judge | None = None
+) -> tuple[bool, dict[str, Any]]:
+    """Whether `pred` is correct under `mode`, and every verdict taken: `{"scorer", "em", "judge",
+    "judge_reason", "judge_error"}` (`numeric` too under that mode; the judge keys under a judge).
+
+    A judge that raises, or returns a verdict with an `error`, counts the answer wrong; the error is
+    kept in `judge_error`.
+    """
+    if callable(mode):
+        judge, mode = mode, "judge"
+    em = pred is not None and exact_match(pred, gold)
+    out: dict[str, Any] = {"scorer": mode, "em": em}
+    if mode == "em":
+        return em, out
+    if mode == "numeric":
+        out["numeric"] = pred is not None and numeric_match(pred, gold)
+        return out["numeric"], out
+    if mode != "judge":
+        raise ValueError(f"unknown scoring mode {mode!r}; use 'em', 'numeric', 'judge' or a callable")
+    if judge is None:
+        raise ValueError("mode='judge' needs judge=callable(question, gold, pred) -> bool")
+    reason, error = None, None
+    if pred is None:
+        correct = False
+    else:
+        try:
+            v = judge(question, gold, pred)
+            correct = bool(v)
+            reason, error = getattr(v, "reason", None), getattr(v, "error", None)
+        except Exception as exc:  # a failing judge counts the answer wrong, as SEER does on API errors
+            correct, error = False, f"{type(exc).__name__}: {exc}"[:500]
+    out.update(judge=correct, judge_reason=reason, judge_error=error)
+    return correct, out

@@ -3,9 +3,11 @@
 It stands in for a chat model behind an OpenAI-compatible endpoint. It knows each question's intent
 and gold tool chain (`answers`: query -> (intent, [ToolCall])), recognises the prompt kinds seer-env
 sends (the SEER/few-shot solver prompt, the intent classifier, ReAct in text and in function-calling
-form), counts the steps already taken in the scratchpad, and answers with the next gold call. For
+form, few-shot ReAct's line-by-line calls), counts the steps already taken in the scratchpad, and
+answers with the next gold call. For
 questions in `wrong`, it finishes with a wrong answer on purpose. Unknown questions get
-`Finish[unknown]`.
+`Finish[unknown]`. Asked to judge an answer (seer-env's judge prompt), it answers as a lenient judge
+model would (`lenient_judge_reply`).
 """
 
 from __future__ import annotations
@@ -64,6 +66,10 @@ class ScriptedModel:
     def __call__(self, body: dict[str, Any]) -> dict[str, Any]:
         text = prompt_text(body)
         msgs = body.get("messages", [])
+        case = judge_case(text)
+        if case is not None:
+            self._count("judge")
+            return {"content": lenient_judge_reply(*case)}
         if CLASSIFY_MARKER in text:
             self._count("classify")
             q = _last_question(text)
@@ -84,6 +90,8 @@ class ScriptedModel:
             q = tail.splitlines()[0] if tail else ""
             done = len(re.findall(r"^Observation \d+:", tail, flags=re.M))
             call = self._next_call(q, done)
+            if re.search(r"Action \d+:\s*$", text):  # ToolQA's per-line ReAct: the action line
+                return {"content": f" {call.text()}"}
             return {"content": f" I should use {call.name}.\nAction {done + 1}: {call.text()}"}
         self._count("solver")
         tail = _after_question(text)
@@ -114,3 +122,72 @@ def _after_question(text: str) -> str:
 def _last_question(text: str) -> str:
     m = re.findall(r"Question: (.*)", text)
     return m[-1].strip() if m else ""
+
+
+# -- a lenient judge model ------------------------------------------------------------------------
+
+_MONTHS = {m: i for i, m in enumerate(
+    ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december"), 1)}  # fmt: skip
+
+
+def judge_case(text: str) -> tuple[str, str, str] | None:
+    """(question, gold, response) of a judge prompt's last case, or None when it is not one."""
+    end = text.rstrip()
+    if "Correct Answer: " not in end or not end.endswith("Evaluation:"):
+        return None
+    last = end[: -len("Evaluation:")].rstrip()
+    q_at = last.rfind("Question: ")
+    g_at = last.rfind(", Correct Answer: ")
+    r_at = last.rfind(", Model Response: ")
+    if min(q_at, g_at, r_at) < 0:
+        return None
+    return (
+        last[q_at + len("Question: ") : g_at],
+        last[g_at + len(", Correct Answer: ") : r_at],
+        last[r_at + len(", Model Response: ") :],
+    )
+
+
+def _minutes(text: str) -> int | None:
+    m = re.search(r"\b(\d{1,2}):(\d{2})\s*([ap]\.?m\.?)?", text, flags=re.I)
+    if not m:
+        return None
+    h, mi, ampm = int(m.group(1)), int(m.group(2)), (m.group(3) or "").lower()
+    if ampm.startswith("p") and h < 12:
+        h += 12
+    if ampm.startswith("a") and h == 12:
+        h = 0
+    return h * 60 + mi
+
+
+def _month_day(text: str) -> tuple[int, int] | None:
+    m = re.search(r"\b(\d{1,2})/(\d{1,2})\b", text)
+    if m:
+        return int(m.group(1)), int(m.group(2))
+    m = re.search(r"\b([a-z]+)\s+(\d{1,2})(?:st|nd|rd|th)?\b", text, flags=re.I)
+    if m and m.group(1).lower() in _MONTHS:
+        return _MONTHS[m.group(1).lower()], int(m.group(2))
+    return None
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(x.replace(",", "")) for x in re.findall(r"-?\d[\d,]*(?:\.\d+)?", text)]
+
+
+def lenient_judge_reply(question: str, gold: str, response: str) -> str:
+    """What a lenient judge model replies: `[Match]` when the response states the gold answer in any
+    form (the same time, date or number, a number within 0.01, or the gold text inside it)."""
+    g, r = gold.strip(), response.strip()
+    if not r or r.lower() == "none":
+        return "[No Match] The response gives no answer."
+    norm = lambda t: " ".join(re.sub(r"[^\w\s.:/]", " ", t.lower()).split())  # noqa: E731
+    same = norm(g) and norm(g) in norm(r)
+    if not same and ":" in g and _minutes(g) is not None:
+        same = _minutes(g) == _minutes(r)
+    if not same and _month_day(g) is not None:
+        same = _month_day(g) == _month_day(r)
+    if not same:
+        gn, rn = _numbers(g), _numbers(r)
+        same = len(gn) == 1 and any(abs(x - gn[0]) <= 0.01 for x in rn)
+    return "[Match] The response states the correct answer." if same else "[No Match] It differs."
