@@ -1,4 +1,4 @@
-"""Policies: random, oracle, react, few-shot, seer, seer-tau. All implement `seer_env.policy.Policy`.
+"""Policies: random, oracle, react, react-fewshot, few-shot, seer, seer-tau. All implement `seer_env.policy.Policy`.
 
 `make_policy(name, **kwargs)` builds one by name; each policy's module is imported only when asked
 for (LLM policies pull in litellm, SEER the pool).
@@ -16,6 +16,7 @@ POLICIES: dict[str, tuple[str, str]] = {
     "random": ("seer_env.agents.random", "RandomPolicy"),
     "oracle": ("seer_env.agents.oracle", "OraclePolicy"),
     "react": ("seer_env.agents.react", "ReactPolicy"),
+    "react-fewshot": ("seer_env.agents.react", "ReactFewShotPolicy"),
     "fewshot": ("seer_env.agents.fewshot", "FewShotPolicy"),
     "fewshot-random": ("seer_env.agents.fewshot", "RandomFewShotPolicy"),
     "seer": ("seer_env.agents.seer", "SeerPolicy"),
@@ -24,7 +25,7 @@ POLICIES: dict[str, tuple[str, str]] = {
 }
 
 # policies that call an LLM (need --model) and those that read or write an experience pool
-LLM_POLICIES = frozenset({"react", "fewshot", "fewshot-random", "seer", "seer-tau"})
+LLM_POLICIES = frozenset({"react", "react-fewshot", "fewshot", "fewshot-random", "seer", "seer-tau"})
 POOL_POLICIES = frozenset({"fewshot-random", "seer", "seer-tau"})
 
 
@@ -37,7 +38,8 @@ def policy_class(name: str) -> type[Policy]:
 
 
 def make_policy(name: str, **kwargs: Any) -> Policy:
-    """Build the policy called `name` (random, oracle, react, fewshot, fewshot-random, seer, seer-tau)."""
+    """Build the policy called `name` (random, oracle, react, react-fewshot, fewshot, fewshot-random, seer,
+    seer-tau)."""
     return policy_class(name)(**kwargs)
 
 

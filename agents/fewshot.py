@@ -14,29 +14,52 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from seer_env.agents.exemplars import ExemplarFile
 from seer_env.agents.memory import seed_trajectories
 from seer_env.agents.seer import SeerPolicy, render_exemplar
 
 
 class FewShotPolicy(SeerPolicy):
-    """Fixed exemplars: the seed trajectories of the env's pool namespace (or the `exemplars` given)."""
+    """Fixed exemplars: the seed trajectories of the env's pool namespace, the `exemplars` given, or
+    those of `exemplars_file` (`agents.exemplars`: a text block in the solver's trace format, a JSON
+    object of such blocks by difficulty or domain, or JSONL trajectories)."""
 
     name = "fewshot"
 
-    def __init__(self, client=None, memory=None, *, exemplars: list[Any] | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        client=None,
+        memory=None,
+        *,
+        exemplars: list[Any] | None = None,
+        exemplars_file: str | None = None,
+        **kwargs: Any,
+    ):
         kwargs.setdefault("accumulate", False)
         kwargs.setdefault("shuffle_exemplars", False)
         if memory is None:  # no pool: only the namespace matters (it names the seeds)
             kwargs.setdefault("memory_for", lambda _ns: _NoMemory())
         self._fixed = exemplars
-        self._fixed_text: dict[tuple[str | None, frozenset[str]], list[str]] = {}
+        self._file = ExemplarFile(exemplars_file) if exemplars_file else None
+        self._fixed_text: dict[tuple, list[str]] = {}
         super().__init__(client, memory, strategy="goal", **kwargs)
 
     def _fixed_exemplars(self) -> list[str]:
-        key = (self.namespace, self.retrieval_tools)
+        info = self.info0 or {}
+        block = self._file.block_for(info) if self._file is not None else None
+        key = (self.namespace, self.retrieval_tools, block)
         if key not in self._fixed_text:
-            items = self._fixed if self._fixed is not None else seed_trajectories(self.namespace or "")
-            self._fixed_text[key] = [render_exemplar(e, self.retrieval_tools) for e in items]
+            if block is not None:
+                self._fixed_text[key] = [block]
+            else:
+                items = self._fixed
+                if items is None and self._file is not None:
+                    items = self._file.trajectories
+                    if items is None:
+                        raise ValueError(f"{self._file.path} has no exemplar block for this task")
+                if items is None:
+                    items = seed_trajectories(self.namespace or "")
+                self._fixed_text[key] = [render_exemplar(e, self.retrieval_tools) for e in items]
         return self._fixed_text[key]
 
     async def _exemplars_for_step(self, first: bool) -> None:

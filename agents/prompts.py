@@ -55,21 +55,38 @@ def intent_hint(intent: str | None, hints: dict[str, str] | None = None) -> str:
     return "Hint: None"
 
 
-def classify_prompt(query: str, labels: Sequence[str], descriptions: dict[str, str] | None = None) -> str:
+def classify_prompt(
+    query: str,
+    labels: Sequence[str],
+    descriptions: dict[str, str] | None = None,
+    examples: Sequence[dict[str, Any]] | None = None,
+) -> str:
     """The intent classifier's prompt; `descriptions` (the env's `intent_descriptions`) say what each
-    label covers."""
+    label covers, `examples` (the env's `intent_examples`: `query`, `thought`, `label`) are worked
+    cases shown before the question (those whose label is not among `labels` are left out)."""
     descriptions = descriptions or {}
     label_lines = "\n".join(
         f"[{label}]: {descriptions[label]}" if label in descriptions else f"[{label}]" for label in labels
     )
     example = labels[0] if labels else "label"
+    shots = [e for e in (examples or ()) if e.get("label") in labels and e.get("query")]
+    worked = ""
+    if shots:
+        worked = (
+            "Worked examples:\n\n"
+            + "\n\n".join(
+                f"Question: {e['query']}\nThoughts: {(e.get('thought') or '').strip()} [{e['label']}]"
+                for e in shots
+            )
+            + "\n\n"
+        )
     return (
         "Sort the question below into the kind of task it is, so that the right tools and worked "
         "examples can be chosen for it.\n\n"
         f"The kinds of task:\n{label_lines}\n\n"
         f"Think in one or two sentences about what the question asks and where its answer would be "
         f"found. {CLASSIFY_MARKER}, in square brackets, as the last thing you write, e.g. [{example}].\n\n"
-        f"Question: {query}\nThoughts:"
+        f"{worked}Question: {query}\nThoughts:"
     )
 
 
@@ -143,6 +160,51 @@ def clean_solver_output(text: str) -> str:
     if CALL_BEGIN in text:  # an unclosed call may span lines; keep it whole
         return text
     return lines[0].strip() if lines else ""
+
+
+_STEP_LABEL = re.compile(r"^\s*(?:thought|step)\s*\d*\s*:\s*", re.IGNORECASE)
+
+
+def strip_step_label(text: str | None) -> str:
+    """A thought without the `Thought 3:` / `Step 3:` label a model may repeat from the prompt."""
+    text = (text or "").strip()
+    while True:
+        m = _STEP_LABEL.match(text)
+        if m is None or not m.end():
+            return text
+        text = text[m.end() :].strip()
+
+
+# ReAct's text-mode stop sequences: zero-shot stops before an observation the model would invent;
+# few-shot calls once per line, as ToolQA's ReAct does (its model call stops at the end of the line)
+REACT_TEXT_STOP = ("\nObservation",)
+REACT_LINE_STOP = ("\n",)
+# SEER's solver stops at the end of its call (the reference reads up to it and drops the rest)
+SOLVER_TEXT_STOP = (CALL_END,)
+
+
+def react_trace(query: str, steps: Sequence[Any], omit_results_of: Sequence[str] = ()) -> str:
+    """A solved trajectory as a ReAct exemplar: `Question`, then `Thought i` / `Action i` / `Observation i`."""
+    lines = [f"Question: {query}"]
+    for i, st in enumerate(steps, 1):
+        lines.append(f"Thought {i}: {strip_step_label(st.thought) or 'I take the next step.'}")
+        lines.append(f"Action {i}: {st.action.text()}")
+        obs = "Omitted_Retrieve_Results" if st.action.name in omit_results_of else str(st.observation)
+        lines.append(f"Observation {i}: {' '.join(obs.split())[:2048]}")
+    return "\n".join(lines)
+
+
+def react_fewshot_prompt(*, tools: Sequence[ToolSpec], examples: str, question: str, scratchpad: str) -> str:
+    """The few-shot ReAct prompt (text actions): instruction, tools, solved examples, question."""
+    return (
+        "Solve a question answering task with interleaving Thought, Action, Observation steps. A Thought "
+        "reasons about the current situation; an Action calls one tool, written as Tool[arguments] on "
+        "one line; the Observation is what the tool returned. Finish[answer] gives the answer and ends "
+        "the task.\n\n"
+        f"Tools:\n{tools_block(tools)}\n(END OF TOOLS)\n\n"
+        f"{EXAMPLES_HEADER}\n{examples.strip()}\n{END_OF_EXAMPLES}\n\n"
+        f"Question: {question}\n{scratchpad}"
+    ).rstrip()
 
 
 def react_prompt(*, tools: Sequence[ToolSpec], question: str, scratchpad: str) -> str:

@@ -10,12 +10,22 @@ Per episode:
    them as exemplars (`seer_env.pool.render.render_experience`, the env's retrieval tools' output
    omitted);
 3. the solver call writes one `<CALL_BEGIN>Tool[args]<CALL_END>` (or a function call);
-4. at most `max_steps` steps (6, Finish included, as the reference); the episode stops at the first
-   failed step unless `continue_on_error`;
+4. at most `max_steps` steps (6, Finish included, as the reference); by default (`halting=
+   "reference"`) the episode stops at a failed step of a kind the env's reference runner halts on
+   (reset info's `halting_error_kinds`: SEER's stops on an unreadable or unknown call and on a tool
+   exception, not on FilterDB's "incorrect" or other ordinary messages); "any-error" stops at every
+   failed step, "never" goes on;
 5. `observe` / `aobserve` add the trajectory to the pool when it succeeded (the pool filters too).
 
 What SEER knows of an env comes from its `EnvInfo` (`prepare`, and every reset info): the pool
-namespace, the intent labels, descriptions and hints, the retrieval tools.
+namespace, the intent labels, descriptions, worked examples and hints, the retrieval tools.
+
+Intent classification is few-shot: the prompt describes every label and shows the env's worked
+examples (`intent_examples`). When it fails (no valid label in the reply, or the call fails for good),
+the episode goes on with no intent: the hint is "Hint: None", no pool entry gets the intent bonus
+(an unknown intent matches nothing, not even entries stored without one), and a success is stored
+without an intent. The reference instead kept the previous question's class (it never reset it),
+so a failed classification borrowed the last question's intent; that is not reproduced.
 
 While the env runs the chosen tool, the next step's recall is already being computed (process and
 hybrid: the recall depends on the actions so far, not on their results, so it is known as soon as the
@@ -40,6 +50,7 @@ from seer_env.agents.memory import (
     seed_trajectories,
 )
 from seer_env.agents.prompts import (
+    SOLVER_TEXT_STOP,
     classify_prompt,
     clean_solver_output,
     intent_hint,
@@ -89,9 +100,17 @@ class SeerPolicy(LLMPolicy):
     pool mixing both signals). classify: ask the LLM for the intent label (else no intent, no hint).
     hints: put the intent's hint line in the scratchpad (the reference does; it tells the model which
     tools to use, a help the exemplars alone do not give).
+    halting: "reference" (default), "any-error" or "never" (module docstring); `continue_on_error` is
+    the older flag (True: never, False: any-error).
+    stop: stop sequences of a text-mode solver call (default `<CALL_END>`: the reference keeps the
+    reply up to it). step_max_tokens, classify_max_tokens: caps on the solver's and the classifier's
+    replies (None: the client's; the reference: 2048 and 128).
+    intent_examples: worked examples for the classifier (default: the env's `intent_examples`).
     """
 
     name = "seer"
+    default_halting = "reference"
+    text_stop = SOLVER_TEXT_STOP
 
     def __init__(
         self,
@@ -101,7 +120,12 @@ class SeerPolicy(LLMPolicy):
         strategy: str = "process",
         k: int = 4,
         max_steps: int | None = 6,
-        continue_on_error: bool = False,
+        continue_on_error: bool | None = None,
+        halting: str | None = None,
+        stop: list[str] | None = None,
+        step_max_tokens: int | None = None,
+        classify_max_tokens: int | None = 128,
+        intent_examples: list[dict[str, Any]] | None = None,
         classify: bool = True,
         hints: bool = True,
         accumulate: bool = True,
@@ -126,9 +150,13 @@ class SeerPolicy(LLMPolicy):
             make_client(client, **client_kwargs),
             max_steps=max_steps,
             continue_on_error=continue_on_error,
+            halting=halting,
             action_format=action_format,
             max_observation_chars=max_observation_chars,
+            stop=stop,
+            step_max_tokens=step_max_tokens,
         )
+        self.classify_max_tokens = classify_max_tokens
         self.strategy = strategy
         self.k = k
         self.classify = classify
@@ -145,6 +173,7 @@ class SeerPolicy(LLMPolicy):
             "intent_descriptions": intent_descriptions,
             "intent_hints": hint_table,
             "retrieval_tools": retrieval_tools,
+            "intent_examples": intent_examples,
         }
         self.memory = memory
         self._memory_for = memory_for or (lambda ns: open_memory(pool, ns))
@@ -152,6 +181,7 @@ class SeerPolicy(LLMPolicy):
         self.intent_descriptions: dict[str, str] = dict(intent_descriptions or {})
         self.hint_table: dict[str, str] = dict(hint_table or {})
         self.retrieval_tools = frozenset(retrieval_tools or ())
+        self.intent_examples: list[dict[str, Any]] = list(intent_examples or [])
         self._prefetched: asyncio.Task | None = None
         if namespace is not None and memory is None:
             self._bind({})
@@ -169,6 +199,8 @@ class SeerPolicy(LLMPolicy):
             self.hint_table = dict(facts["intent_hints"])
         if facts["retrieval_tools"] is not None:
             self.retrieval_tools = frozenset(facts["retrieval_tools"])
+        if facts["intent_examples"] is not None:
+            self.intent_examples = list(facts["intent_examples"])
 
     def prepare(self, env_info: EnvInfo) -> None:
         self._bind(env_info)
@@ -192,6 +224,7 @@ class SeerPolicy(LLMPolicy):
         self.recalls = 0
         self.recall_seconds = 0.0
         self.hint = "Hint: None"
+        self.classify_error: str | None = None
 
     def _cancel_prefetch(self) -> None:
         task = getattr(self, "_prefetched", None)
@@ -202,6 +235,7 @@ class SeerPolicy(LLMPolicy):
     def episode_meta(self) -> dict[str, Any]:
         return {
             "intent": self.intent,
+            "classify_error": self.classify_error,
             "strategy": self.strategy,
             "recalls": self.recalls,
             "recall_seconds": round(self.recall_seconds, 4),
@@ -213,10 +247,20 @@ class SeerPolicy(LLMPolicy):
         labels = list(info.get("intent_labels") or [])
         if not self.classify or not labels:
             return None
-        prompt = classify_prompt(self.query or "", labels, self.intent_descriptions)
-        resp = await self.client.acomplete([{"role": "user", "content": prompt}])
+        prompt = classify_prompt(self.query or "", labels, self.intent_descriptions, self.intent_examples)
+        try:
+            resp = await self.client.acomplete(
+                [{"role": "user", "content": prompt}], max_tokens=self.classify_max_tokens
+            )
+        except Exception as exc:  # no intent is a worse prompt, not a lost episode
+            self.classify_error = f"{type(exc).__name__}: {exc}"[:500]
+            log.warning("intent classification failed (%s); going on with no intent", type(exc).__name__)
+            return None
         self._count(resp)
-        return parse_intent(resp.content, labels)
+        intent = parse_intent(resp.content, labels)
+        if intent is None:
+            self.classify_error = "no label"
+        return intent
 
     # -- recall -----------------------------------------------------------------------------------
     async def _recall(self, steps: Sequence[Step]) -> list[Any]:
@@ -302,7 +346,9 @@ class SeerPolicy(LLMPolicy):
         await self._exemplars_for_step(first)
         prompt = self.build_prompt()
         tools = [t.openai() for t in self.tools] if self.action_format == "tools" else None
-        resp = await self.client.acomplete([{"role": "user", "content": prompt}], tools=tools)
+        resp = await self.client.acomplete(
+            [{"role": "user", "content": prompt}], tools=tools, **self._step_call_options()
+        )
         self._count(resp)
         text = clean_solver_output(resp.content)
         action = self._action_from_response(resp, text)

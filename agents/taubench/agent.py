@@ -36,7 +36,7 @@ from typing import Any
 
 from seer_env.envs.taubench import TauBenchNotInstalled, require_tau_bench
 from seer_env.envs.taubench.env import RESPOND
-from seer_env.envs.taubench.intents import intent_of, parse_intent, state_changing_tools
+from seer_env.envs.taubench.intents import intent_examples, intent_of, parse_intent, state_changing_tools
 from seer_env.pool.types import STRATEGIES
 from seer_env.types import Step, ToolCall, Trajectory
 
@@ -147,6 +147,7 @@ class SeerTauAgent(_AgentBase):
         accumulate: bool = True,
         max_num_steps: int = 30,
         max_result_chars: int = 400,
+        classify_max_tokens: int | None = 128,
         run_id: str | None = None,
         api_base: str | None = None,
     ):
@@ -175,6 +176,7 @@ class SeerTauAgent(_AgentBase):
         self.accumulate = accumulate
         self.max_num_steps = int(max_num_steps)
         self.max_result_chars = int(max_result_chars)
+        self.classify_max_tokens = classify_max_tokens
         self.run_id = run_id
         self._pool_lock = threading.Lock()
         self.added = 0
@@ -185,15 +187,20 @@ class SeerTauAgent(_AgentBase):
         """The predicted intent of a request (None when there is no pool or prediction is off)."""
         if not self.predict_intent or self.memory is None or not self.write_tools:
             return None
+        shots = "".join(
+            f"Message: {e['query']}\nActions: {e['label']}\n\n" for e in intent_examples(self.write_tools)
+        )
         prompt = (
-            "A customer opened a support conversation with this message:\n"
-            f"{query}\n\n"
-            "Which of these state-changing actions will resolving it need? "
+            "Which of these state-changing actions will resolving a customer's support request need? "
             f"{', '.join(self.write_tools)}\n"
-            "Answer with the action names separated by commas, or 'none' if it needs none of them."
+            "Answer with the action names separated by commas, or 'none' if it needs none of them.\n\n"
+            + (f"Worked examples:\n\n{shots}" if shots else "")
+            + f"Message: {query}\nActions:"
         )
         try:
-            resp = self.llm.complete([{"role": "user", "content": prompt}])
+            resp = self.llm.complete(
+                [{"role": "user", "content": prompt}], max_tokens=self.classify_max_tokens
+            )
         except Exception as exc:  # the intent only sharpens recall; never lose the episode over it
             log.warning("intent prediction failed: %s", exc)
             return None

@@ -38,7 +38,7 @@ import gymnasium as gym
 
 from seer_env.actions import ActionParseError, parse_action
 from seer_env.envs.taubench._compat import require_tau_bench
-from seer_env.envs.taubench.intents import intent_of, state_changing_tools
+from seer_env.envs.taubench.intents import intent_examples, intent_of, state_changing_tools
 from seer_env.envs.taubench.users import OFFLINE_STRATEGIES, ScriptedUser, offline_factory, user_override
 from seer_env.spaces import TextObservation, ToolCallSpace
 from seer_env.types import ToolCall, ToolSpec
@@ -118,6 +118,8 @@ class TauBenchEnv(gym.Env):
         self.env_info: dict[str, Any] = {
             "pool_namespace": f"taubench-{env_name}",
             "intent_labels": list(self.write_tools),
+            "intent_examples": intent_examples(self.write_tools),
+            "task_split": self.task_split,
         }
         all_ids = [str(i) for i in range(len(self._tau.tasks))]
         if self._wanted_ids is None:
