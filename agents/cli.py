@@ -20,11 +20,16 @@ def run_command(args: argparse.Namespace) -> int:
 
     from seer_env.agents import POLICIES
     from seer_env.agents.launch import (
+        build_judge,
         build_policy_entries,
+        judge_env_kwargs,
         llm_options_from_args,
         play,
+        pool_options_from_args,
+        react_options_from_args,
         seer_options_from_args,
     )
+    from seer_env.runner import gym_id_of
 
     console = Console(stderr=True)
     if args.protocol is not None:
@@ -44,6 +49,9 @@ def run_command(args: argparse.Namespace) -> int:
     if unknown:
         console.print(f"[red]unknown policy {', '.join(unknown)}[/red]; known: {', '.join(POLICIES)}")
         return 2
+    if args.scorer == "judge" and not all(gym_id_of(e).startswith("ToolQA") for e in envs):
+        console.print("[red]--scorer judge scores ToolQA answers; other envs have their own reward[/red]")
+        return 2
     entries = build_policy_entries(
         policies,
         out=out,
@@ -54,12 +62,17 @@ def run_command(args: argparse.Namespace) -> int:
         accumulate=accumulate,
         llm_options=llm_options_from_args(args),
         seer_options=seer_options_from_args(args),
-        react_options={"action_format": args.action_format, "max_steps": args.max_steps},
+        react_options=react_options_from_args(args),
         embedder=args.embedder,
         run_id=out.name,
+        pool_options=pool_options_from_args(args),
     )
+    judge = build_judge(args)
+    env_kwargs.update(judge_env_kwargs(judge))
     config = {k: v for k, v in vars(args).items() if k not in ("func", "api_key")}
-    config.update(policy=",".join(policies), accumulate=accumulate)
+    config.update(policy=",".join(policies), accumulate=accumulate, scorer=args.scorer or "em")
+    if judge is not None:
+        config["judge"] = judge.describe()
     counts = play(
         args,
         envs,
@@ -69,6 +82,7 @@ def run_command(args: argparse.Namespace) -> int:
         env_kwargs={"*": env_kwargs} if env_kwargs else None,
         config=config,
         shuffle=args.shuffle,
+        judge=judge,
     )
     if isinstance(counts, int):
         return counts

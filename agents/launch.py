@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,10 @@ from seer_env.runner import SAFETY_STEP_CAP
 log = logging.getLogger(__name__)
 
 # --protocol NAME -> the module whose run_protocol_cli(args) plays it
-PROTOCOLS = {"seer-toolqa": "seer_env.agents.paper"}
+PROTOCOLS = {"seer-toolqa": "seer_env.agents.paper", "seer-toolqa-ablation": "seer_env.agents.paper"}
+
+HALTING = ("reference", "any-error", "never")  # as seer_env.agents.react.HALTING (kept import-free)
+SCORERS = ("em", "judge")
 
 
 def _pool_path(pool: str | None, out: Path, label: str, n_accumulating: int) -> str:
@@ -48,6 +52,7 @@ class _RunPolicies:
     accumulate: bool
     run_id: str | None
     embedder: str | None
+    pool_options: dict[str, Any] | None = None
     _embedder: Any = None
 
     def embedder_once(self) -> Any:
@@ -62,9 +67,14 @@ class _RunPolicies:
         """A new instance of the policy called `name`."""
         if name in ("random", "oracle"):
             return cls()
-        if name == "react":
-            return cls(self.client, **{k: v for k, v in self.react_options.items() if v is not None})
+        if name in ("react", "react-fewshot"):
+            kw = {k: v for k, v in self.react_options.items() if v is not None}
+            if name == "react":
+                kw.pop("exemplars_file", None)
+            return cls(self.client, **kw)
         kw = {k: v for k, v in self.seer_options.items() if v is not None}
+        if name != "fewshot":
+            kw.pop("exemplars_file", None)
         if name == "fewshot":
             kw = {k: v for k, v in kw.items() if k not in ("strategy", "accumulate")}
             return cls(self.client, **kw)
@@ -89,34 +99,46 @@ def build_policy_entries(
     react_options: dict[str, Any] | None = None,
     embedder: str | None = None,
     run_id: str | None = None,
+    pool_options: dict[str, Any] | None = None,
 ) -> list[Any]:
     """`PolicyEntry`s for policy names; LLM policies share one client, pool policies one pool each
-    (a file per policy, a memory per namespace in it: the env names the namespace)."""
+    (a file per policy, a memory per namespace in it: the env names the namespace).
+
+    pool_options: `ExperienceMemory` options of the pools (`weights`, `allowed_splits`)."""
     from seer_env.agents import LLM_POLICIES, POOL_POLICIES, policy_class
     from seer_env.runner import PolicyEntry
 
     client = None
     if any(p in LLM_POLICIES for p in policies):
         if not model:
-            raise SystemExit("LLM policies (react, fewshot, fewshot-random, seer, seer-tau) need --model")
+            raise SystemExit(
+                "LLM policies (react, react-fewshot, fewshot, fewshot-random, seer, seer-tau) need --model"
+            )
         from seer_env.llm import LLMClient, preload
 
         preload()
         client = LLMClient(model, api_base=api_base, api_key=api_key, **dict(llm_options or {}))
     seer_options, react_options = dict(seer_options or {}), dict(react_options or {})
-    run = _RunPolicies(client, seer_options, react_options, accumulate != "none", run_id, embedder)
+    pool_options = {k: v for k, v in (pool_options or {}).items() if v is not None or k == "allowed_splits"}
+    run = _RunPolicies(
+        client, seer_options, react_options, accumulate != "none", run_id, embedder, pool_options
+    )
     n_pooled = sum(p in POOL_POLICIES for p in policies)
     entries = []
     for name in policies:
         cls = policy_class(name)
         path = _pool_path(pool, out, name, n_pooled) if name in POOL_POLICIES else None
-        pools = SharedPools(lambda ns, _path=path: open_memory(_path, ns, embedder=run.embedder_once()))
+        pools = SharedPools(
+            lambda ns, _path=path: open_memory(_path, ns, embedder=run.embedder_once(), **pool_options)
+        )
         describe: dict[str, Any] = {"policy": name}
         if name in LLM_POLICIES and client is not None:
             describe["llm"] = client.describe()
         if name in POOL_POLICIES:
             describe.update(pool=path if "://" not in (pool or "") else "url", seer_options=seer_options)
-        if name == "react":
+            if pool_options:
+                describe["pool_options"] = _describable(pool_options)
+        if name in ("react", "react-fewshot"):
             describe["react_options"] = react_options
         entries.append(
             PolicyEntry(
@@ -180,7 +202,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--policy",
         default=None,
-        help="policies, comma separated: random,oracle,react,fewshot,fewshot-random,seer,seer-tau "
+        help="policies, comma separated: random,oracle,react,react-fewshot,fewshot,fewshot-random,seer,seer-tau "
         "(default: random; with --protocol: seer)",
     )
     p.add_argument("--model", default=None, help="litellm model string, e.g. openai/gpt-4o-mini")
@@ -221,14 +243,34 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true")
     _add_llm_arguments(p)
     _add_seer_arguments(p)
+    _add_reference_arguments(p)
     p.add_argument(
         "--protocol",
         default=None,
         choices=tuple(PROTOCOLS),
-        help="run the paper's ToolQA protocol (domain order, easy then hard, one pool, k=4, process) "
-        "and print the paper-shaped tables; --policy and --accumulate are honoured when given",
+        help="seer-toolqa: the paper's ToolQA protocol (domain order, easy then hard, one pool, k=4, "
+        "process, SEER's tool profile, reference halting, LLM judge) and the paper-shaped tables; "
+        "seer-toolqa-ablation: its ablations (query-based, w/o coverage, w/o intent) and k sweep, with "
+        "plots; --policy, --accumulate, --halting, --scorer and --env-kwargs are honoured when given",
     )
     p.add_argument("--data-dir", default=None, help="ToolQA data directory for --protocol seer-toolqa")
+    p.add_argument(
+        "--domains",
+        default=None,
+        help="--protocol only: play these ToolQA domains (comma separated), in the protocol's order",
+    )
+    a = p.add_argument_group("--protocol seer-toolqa-ablation")
+    a.add_argument(
+        "--variants",
+        default=None,
+        help="variants to play (comma separated; default all: seer, seer-query, seer-no-coverage, "
+        "seer-no-intent, seer-k0, seer-k2, seer-k6, seer-k8)",
+    )
+    a.add_argument(
+        "--seeds",
+        default="0,1,2",
+        help="seeds of the shuffled-batch runs behind the improvement curve (comma separated; '' for none)",
+    )
 
 
 def _add_llm_arguments(p: argparse.ArgumentParser) -> None:
@@ -236,7 +278,13 @@ def _add_llm_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--timeout", type=float, default=60.0, help="seconds per LLM call")
     g.add_argument("--max-retries", type=int, default=4)
     g.add_argument("--temperature", type=float, default=0.0)
-    g.add_argument("--max-tokens", type=int, default=1024)
+    g.add_argument(
+        "--max-tokens",
+        type=int,
+        default=512,
+        help="cap on a solver / ReAct step reply (stop sequences usually end it sooner)",
+    )
+    g.add_argument("--classifier-max-tokens", type=int, default=128, help="cap on an intent classifier reply")
     g.add_argument("--cache-dir", default=None, help="on-disk LLM response cache")
     g.add_argument("--backoff-base", type=float, default=1.0, help="first retry's mean delay in seconds")
     g.add_argument(
@@ -254,12 +302,129 @@ def _add_seer_arguments(p: argparse.ArgumentParser) -> None:
     s.add_argument("--strategy", choices=STRATEGIES, default="process")
     s.add_argument("-k", "--k", dest="k", type=int, default=4, help="exemplars recalled")
     s.add_argument(
-        "--continue-on-error", action="store_true", help="go on after a failed step (the reference stops)"
+        "--continue-on-error",
+        action="store_true",
+        help="the same as --halting never (go on after every failed step)",
     )
     s.add_argument("--no-hints", action="store_true", help="no intent hint line in the prompt")
     s.add_argument("--no-classify", action="store_true", help="no intent classification")
     s.add_argument("--action-format", choices=("text", "tools"), default="text")
     s.add_argument("--no-prefetch", action="store_true", help="recall only when the step starts")
+
+
+def _add_reference_arguments(p: argparse.ArgumentParser) -> None:
+    """Options that set how close a run is to the references (docs/paper_protocol.md)."""
+    r = p.add_argument_group("reference fidelity")
+    r.add_argument(
+        "--halting",
+        choices=HALTING,
+        default=None,
+        help="when a failed step ends an LLM policy's episode: reference (the kinds the env's reference "
+        "runner halts on), any-error, never (default: SEER reference, ReAct never; --protocol: reference)",
+    )
+    r.add_argument(
+        "--scorer",
+        choices=SCORERS,
+        default=None,
+        help="ToolQA answers: em (ToolQA's exact match) or judge (an LLM judge, as SEER's reference); "
+        "every record keeps both verdicts under judge (default em; --protocol: judge)",
+    )
+    r.add_argument("--judge-model", default=None, help="the judge's litellm model (default: --model)")
+    r.add_argument("--judge-api-base", default=None, help="the judge's endpoint (default: --api-base)")
+    r.add_argument("--judge-max-tokens", type=int, default=100, help="cap on a judge reply (reference: 100)")
+    r.add_argument(
+        "--weights",
+        type=parse_weights,
+        default=None,
+        metavar="SIM,TOOL,INTENT",
+        help="SEER's recall weights (default 1,1,1, as the reference); 0 drops a term",
+    )
+    r.add_argument(
+        "--exemplars",
+        default=None,
+        metavar="FILE",
+        help="react-fewshot and fewshot: exemplars from a file (.txt block, .json blocks by "
+        "difficulty/domain, .jsonl trajectories; docs/paper_protocol.md) instead of the seed ones",
+    )
+    r.add_argument("--no-stop", action="store_true", help="send no stop sequences in text mode")
+    r.add_argument(
+        "--accumulate-splits",
+        default=None,
+        help="task splits whose successes enter a pool (comma separated, or 'any'; default train, so a "
+        "τ-bench test run never grows its pool)",
+    )
+    r.add_argument(
+        "--online",
+        action="store_true",
+        help="accumulate from the split being evaluated (--accumulate-splits any): SEER's continual setting",
+    )
+
+
+def parse_weights(text: str) -> tuple[float, float, float]:
+    """`SIM,TOOL,INTENT` recall weights, as `--weights` takes them."""
+    try:
+        a, b, c = (float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--weights takes three numbers SIM,TOOL,INTENT, got {text!r}"
+        ) from None
+    if min(a, b, c) < 0 or not all(map(math.isfinite, (a, b, c))):
+        raise argparse.ArgumentTypeError(f"--weights must be finite and not negative, got {text!r}")
+    return a, b, c
+
+
+def pool_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The `ExperienceMemory` options of the run parser: recall weights and the splits that accumulate."""
+    from seer_env.pool.types import RecallWeights
+
+    out: dict[str, Any] = {}
+    if getattr(args, "weights", None) is not None:
+        out["weights"] = RecallWeights(*args.weights)
+    splits = getattr(args, "accumulate_splits", None)
+    if getattr(args, "online", False):
+        splits = "any"
+    if splits is not None:
+        names = [x.strip() for x in splits.split(",") if x.strip()]
+        out["allowed_splits"] = None if names == ["any"] else names
+    return out
+
+
+def react_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The ReAct policies' options of the run parser."""
+    return {
+        "action_format": args.action_format,
+        "max_steps": args.max_steps,
+        "halting": "never" if args.continue_on_error else args.halting,
+        "stop": [] if getattr(args, "no_stop", False) else None,
+        "exemplars_file": getattr(args, "exemplars", None),
+    }
+
+
+def build_judge(args: argparse.Namespace) -> Any:
+    """The LLM judge of `--scorer judge` (None under em), on the judge model's own client."""
+    if (getattr(args, "scorer", None) or "em") != "judge":
+        return None
+    model = args.judge_model or args.model
+    if not model:
+        raise SystemExit("--scorer judge needs --judge-model (or --model)")
+    from seer_env.judge import LLMJudge
+    from seer_env.llm import LLMClient, preload
+
+    preload()
+    opts = llm_options_from_args(args)
+    opts.update(temperature=0.0, max_tokens=args.judge_max_tokens)
+    base = args.judge_api_base or (args.api_base if not args.judge_model else None)
+    client = LLMClient(model, api_base=base, api_key=args.api_key, **opts)
+    return LLMJudge(client, max_tokens=args.judge_max_tokens)
+
+
+def judge_env_kwargs(judge: Any) -> dict[str, Any]:
+    """The ToolQA env's scorer hook set to the judge (the env computes both verdicts at Finish)."""
+    return {"scorer": "judge", "judge": judge} if judge is not None else {}
+
+
+def _describable(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: (vars(v) if hasattr(v, "__dataclass_fields__") else v) for k, v in options.items()}
 
 
 def llm_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -294,7 +459,10 @@ def seer_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "strategy": args.strategy,
         "k": args.k,
         "max_steps": args.max_steps,
-        "continue_on_error": args.continue_on_error,
+        "halting": "never" if args.continue_on_error else getattr(args, "halting", None),
+        "classify_max_tokens": getattr(args, "classifier_max_tokens", None),
+        "stop": [] if getattr(args, "no_stop", False) else None,
+        "exemplars_file": getattr(args, "exemplars", None),
         "hints": not args.no_hints,
         "classify": not args.no_classify,
         "action_format": args.action_format,
@@ -312,12 +480,14 @@ def play(
     accumulate: str,
     env_kwargs: dict[str, Any] | None,
     config: dict[str, Any],
-    shuffle: bool = False,
+    shuffle: bool | str = False,
+    judge: Any = None,
 ) -> dict[str, int] | int:
     """Run the planned episodes with a progress bar; the counts, or an exit code when stopped.
 
     Ctrl-C stops cleanly (finished episodes are saved); a configuration error (unknown env id, bad
-    task ids, no data) is said plainly instead of a traceback.
+    task ids, no data) is said plainly instead of a traceback. A judge (`build_judge`) answers the
+    envs' calls on the run's event loop; its counts go to `judge.json` in `out`.
     """
     import gymnasium as gym
     from rich.console import Console
@@ -343,8 +513,19 @@ def play(
         on_record=progress.update,
         on_plan=progress.start,
     )
+
+    async def main() -> dict[str, Any]:
+        if judge is not None:
+            judge.bind_loop(asyncio.get_running_loop())
+        try:
+            return await runner.run()
+        finally:
+            if judge is not None:
+                judge.bind_loop(None)
+                _write_judge_summary(out, judge)
+
     try:
-        return asyncio.run(runner.run())
+        return asyncio.run(main())
     except KeyboardInterrupt:
         progress.stop()
         console.print(
@@ -357,3 +538,16 @@ def play(
         return 2
     finally:
         progress.stop()
+
+
+def _write_judge_summary(out: Path, judge: Any) -> None:
+    """`judge.json`: the judge's settings and this session's counts (calls, matches, errors, usage)."""
+    import json
+
+    try:
+        (out / "judge.json").write_text(
+            json.dumps({"judge": judge.describe(), "session": judge.summary()}, indent=2, default=str),
+            encoding="utf-8",
+        )
+    except OSError as exc:
+        log.warning("could not write judge.json: %s", exc)

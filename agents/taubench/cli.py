@@ -104,6 +104,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="train",
         help="splits whose successes enter the pool (comma separated; 'any')",
     )
+    s.add_argument(
+        "--online",
+        action="store_true",
+        help="accumulate from the split being evaluated (--accumulate-splits any): SEER's continual setting",
+    )
     s.add_argument("--no-accumulate", action="store_true", help="never add to the pool")
     s.add_argument("--no-predict-intent", action="store_true", help="no intent prediction call")
     s.add_argument(
@@ -128,7 +133,7 @@ def run_command(args: argparse.Namespace) -> int:
     from seer_env.envs.taubench import TauBenchNotInstalled
 
     console = Console(stderr=True)
-    splits = _csv(args.accumulate_splits)
+    splits = ["any"] if args.online else _csv(args.accumulate_splits)
     opts = TauRunOptions(
         model=args.model,
         env=args.env,

@@ -26,6 +26,29 @@ from seer_env.types import Step, ToolCall, Trajectory
 log = logging.getLogger(__name__)
 
 
+_WARNED: set[tuple[int, str]] = set()
+
+
+def warn_if_pool_cannot_grow(memory: Any, split: str | None, accumulate: bool) -> bool:
+    """Warn (once per pool and split) when successes on `split` can never enter the pool: it accepts
+    other splits only (by default train, and τ-bench's airline has no train split). True if warned."""
+    allowed = getattr(memory, "allowed_splits", None)
+    if not accumulate or memory is None or allowed is None or split is None or split in allowed:
+        return False
+    key = (id(memory), str(split))
+    if key in _WARNED:
+        return False
+    _WARNED.add(key)
+    log.warning(
+        "SEER plays the %r split but its pool accepts only %s: the pool will never grow in this run "
+        "(τ-bench's airline has no train split). Accumulate online from the evaluated split with "
+        "--online (or --accumulate-splits any).",
+        split,
+        ", ".join(map(repr, allowed)) or "nothing",
+    )
+    return True
+
+
 class SeerTauPolicy(Policy):
     """SEER on `TauBench-*` envs (see the module docstring)."""
 
@@ -82,6 +105,9 @@ class SeerTauPolicy(Policy):
 
     def prepare(self, env_info: EnvInfo) -> None:
         self._bind(env_info)
+        warn_if_pool_cannot_grow(
+            self.memory, self.split or env_info.get("task_split"), bool(self.options.get("accumulate"))
+        )
 
     def _bind(self, env_info: EnvInfo | dict[str, Any]) -> None:
         """The env's pool namespace; the pool for it when this policy opens its own."""

@@ -192,6 +192,10 @@ def run_tau(opts: TauRunOptions, *, memory: Any = None, llm: Any = None) -> TauR
     own_memory = memory is None and opts.recall
     if own_memory:
         memory = open_pool(opts)
+    if opts.recall:
+        from seer_env.agents.taubench.policy import warn_if_pool_cannot_grow
+
+        warn_if_pool_cannot_grow(memory, opts.task_split, opts.accumulate)
     agents: list[Any] = []
 
     def factory(tools_info: list[dict[str, Any]], wiki: str, config: Any) -> Any:

@@ -56,16 +56,63 @@ def test_protocol_honours_the_users_policy_and_accumulate(monkeypatch, tmp_path,
         seen.update(policies=names, accumulate=kw["accumulate"])
         return []
 
-    def play(args, envs, entries, out, *, accumulate, env_kwargs, config):
-        seen.update(played=accumulate, config=config, envs=envs)
+    def play(args, envs, entries, out, *, accumulate, env_kwargs, config, **kw):
+        seen.update(played=accumulate, config=config, envs=envs, env_kwargs=env_kwargs, args=args, **kw)
         return {"done": 0}
 
     monkeypatch.setattr(launch, "build_policy_entries", entries)
     monkeypatch.setattr(launch, "play", play)
     args = build_parser().parse_args(
-        ["run", "--protocol", "seer-toolqa", "--env", "ToolQA-Synth", "--out", str(tmp_path), *extra]
+        ["run", "--protocol", "seer-toolqa", "--env", "ToolQA-Synth", "--out", str(tmp_path), "--model", "m"]
+        + extra
     )
     assert paper.run_protocol_cli(args) == 0
     assert seen["policies"] == policies and seen["accumulate"] == seen["played"] == accumulate
     assert seen["config"]["policy"] == ",".join(policies) and seen["config"]["accumulate"] == accumulate
     assert seen["envs"] == paper.protocol_envs("ToolQA-Synth")
+
+
+@pytest.mark.parametrize(
+    "extra,expect",
+    [
+        ([], {"halting": "reference", "scorer": "judge", "tool_profile": "seer", "max_obs_chars": None}),
+        (
+            [
+                "--halting",
+                "never",
+                "--scorer",
+                "em",
+                "--env-kwargs",
+                '{"tool_profile": "toolqa", "max_obs_chars": 0}',
+            ],
+            {"halting": "never", "scorer": "em", "tool_profile": "toolqa", "max_obs_chars": 0},
+        ),
+    ],
+)
+def test_protocol_defaults_are_the_references_and_the_users_options_win(monkeypatch, tmp_path, extra, expect):
+    from seer_env.agents import launch, paper
+
+    seen: dict = {}
+
+    def play(args, envs, entries, out, *, accumulate, env_kwargs, config, judge=None, **kw):
+        seen.update(args=args, env_kwargs=env_kwargs, judge=judge, config=config)
+        return {"done": 0}
+
+    monkeypatch.setattr(launch, "build_policy_entries", lambda names, **kw: [])
+    monkeypatch.setattr(launch, "play", play)
+    args = build_parser().parse_args(
+        ["run", "--protocol", "seer-toolqa", "--env", "ToolQA-Synth", "--out", str(tmp_path), "--model", "m"]
+        + ["--domains", "coffee,flight", *extra]
+    )
+    assert paper.run_protocol_cli(args) == 0
+    assert seen["args"].halting == expect["halting"] and seen["config"]["scorer"] == expect["scorer"]
+    kw = seen["env_kwargs"]
+    assert list(kw) == ["ToolQA-Synth-easy-v0#flight", "ToolQA-Synth-hard-v0#flight", "ToolQA-Synth-easy-v0#coffee",
+                        "ToolQA-Synth-hard-v0#coffee"]  # fmt: skip
+    for label, one in kw.items():
+        assert one["domains"] == [label.split("#")[1]] and one["tool_profile"] == expect["tool_profile"]
+        assert one.get("max_obs_chars") == expect["max_obs_chars"]
+        assert (one.get("scorer"), one.get("judge") is not None) == (
+            ("judge", True) if expect["scorer"] == "judge" else (None, False)
+        )
+    assert (seen["judge"] is not None) == (expect["scorer"] == "judge")
