@@ -9,6 +9,8 @@ Modes (`accumulate`):
   pool in task order, and only then does the next batch start (the reference's shuffled run). Each
   applied batch is logged in `events.jsonl`, so a resumed run neither applies a batch twice nor loses
   the successes of one that was cut off.
+- `batches:K`: the same in K batches of equal size (the last one may be shorter): the reference's
+  shuffled run is 10 batches of 153 questions.
 - `none`: the pool is not updated (policies are built not to accumulate).
 
 Only policies whose `PolicyEntry.accumulates` is set are ordered ("gated"); others run freely.
@@ -38,7 +40,13 @@ ObserveBatch = Callable[[str, str, list[Trajectory]], Awaitable[None]]
 
 
 def parse_mode(mode: str) -> int:
-    """The batch size of an accumulate mode (0 for online, sequential, none); ValueError if unknown."""
+    """The batch size of an accumulate mode (0 for online, sequential, none; for `batches:K`, -K: the
+    size follows from the plan); ValueError if unknown."""
+    if mode.startswith("batches:"):
+        count = int(mode.split(":", 1)[1])
+        if count <= 0:
+            raise ValueError("the number of batches must be positive")
+        return -count
     if mode.startswith("batch:"):
         size = int(mode.split(":", 1)[1])
         if size <= 0:
@@ -76,6 +84,8 @@ class Accumulation:
         for s in plan:
             sizes[s.policy] = max(sizes[s.policy], s.index + 1)
             sequences[s.policy].append(s.key)
+        if self.batch < 0:  # batches:K: K batches of the (longest) sequence
+            self.batch = max(1, -(-max(sizes.values(), default=1) // -self.batch))
         self.done = {p: [asyncio.Event() for _ in range(n)] for p, n in sizes.items()}
         # a marker of an applied batch counts only for the same batching of the same plan (a resume)
         self.tags = {

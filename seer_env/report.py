@@ -257,6 +257,193 @@ def plots(records: Sequence[EpisodeRecord], t: dict[str, Any], out: Path) -> lis
     return written
 
 
+# -- the paper's figures: ablation bars, success against k, the improvement curve --------------------
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_ablation(
+    ours: dict[str, dict[str, float | None]], published: dict[str, dict[str, float]], path: str | Path
+) -> Path:
+    """Grouped bars: for each of Easy, Hard, All, every variant here (solid) beside its published value
+    (hatched, lighter), labelled with the numbers. `ours` / `published`: variant -> {easy, hard, all} (%)."""
+    plt = _pyplot()
+    variants = list(ours)
+    cols = ("easy", "hard", "all")
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, ax = plt.subplots(figsize=(min(13.0, max(8.0, 1.5 * len(cols) * max(1, len(variants)) ** 0.6)), 4.8))
+    width = 0.8 / max(1, 2 * len(variants))
+    for i, v in enumerate(variants):
+        color = colors[i % len(colors)]
+        for j, src in enumerate((ours, published)):
+            vals = [(src.get(v) or {}).get(c) for c in cols]
+            xs = [c + (2 * i + j) * width - 0.4 + width / 2 for c in range(len(cols))]
+            ys = [0.0 if y is None else float(y) for y in vals]
+            bars = ax.bar(
+                xs,
+                ys,
+                width * 0.95,
+                color=color,
+                alpha=1.0 if j == 0 else 0.45,
+                hatch=None if j == 0 else "//",
+                edgecolor="black" if j else color,
+                linewidth=0.5,
+                label=f"{v} (here)" if j == 0 else f"{v} (published)",
+            )
+            for b, y in zip(bars, vals, strict=True):
+                ax.annotate(
+                    "-" if y is None else f"{y:.1f}",
+                    (b.get_x() + b.get_width() / 2, b.get_height()),
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                    rotation=90,
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                )
+    ax.set_xticks(range(len(cols)))
+    ax.set_xticklabels(["Easy", "Hard", "All"])
+    ax.set_ylabel("accuracy %")
+    ax.set_ylim(0, 115)
+    ax.set_title("Ablation: here (solid) vs published (hatched)")
+    ax.legend(fontsize=7, ncol=2, loc="upper right")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_k_sweep(
+    ours: dict[str, dict[int, dict[str, float | None]]],
+    published: dict[str, dict[int, dict[str, float]]],
+    path: str | Path,
+) -> Path:
+    """Accuracy against the number of demonstrations k, Easy and Hard side by side; our series solid
+    with markers, published ones dashed. Each argument: series -> {k: {easy, hard}} (%)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, diff in zip(axes, ("easy", "hard"), strict=True):
+        for name, series in ours.items():
+            ks = sorted(k for k, v in series.items() if v.get(diff) is not None)
+            ax.plot(ks, [series[k][diff] for k in ks], marker="o", linewidth=2, label=name)
+            for k in ks:
+                ax.annotate(
+                    f"{series[k][diff]:.1f}",
+                    (k, series[k][diff]),
+                    fontsize=7,
+                    xytext=(3, 4),
+                    textcoords="offset points",
+                )
+        for name, series in published.items():
+            ks = sorted(series)
+            ax.plot(ks, [series[k][diff] for k in ks], linestyle="--", marker=".", alpha=0.7, label=name)
+        ax.set_title(f"ToolQA {diff}")
+        ax.set_xlabel("demonstrations k")
+        ticks = sorted({k for s in (*ours.values(), *published.values()) for k in s})
+        ax.set_xticks(ticks)
+        if ticks:
+            ax.set_xlim(min(ticks) - 0.5, max(ticks) + 0.9)
+        ax.set_ylim(0, 105)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("accuracy % (mean over domains)")
+    axes[1].legend(fontsize=8, loc="lower right")
+    fig.suptitle("Success against the number of demonstrations")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def improvement_curve(
+    runs: Sequence[Sequence[EpisodeRecord]], batches: int = 10
+) -> list[tuple[float, float, int]]:
+    """Success per batch of a shuffled run, averaged over runs (seeds): (mean %, standard error, runs).
+
+    Each run's episodes are taken in play order (record `index`, first trial) and cut into `batches`
+    batches of equal size (the last may be shorter), as the runner's `batches:K` accumulation does.
+    The standard error is the sample standard deviation across runs over sqrt(runs) (0 for one run).
+    """
+    per_run: list[list[float]] = []
+    for recs in runs:
+        seq = sorted((r for r in recs if r.trial == 0), key=lambda r: r.index)
+        if not seq:
+            continue
+        size = max(1, math.ceil(len(seq) / batches))
+        per_run.append(
+            [100.0 * _mean([int(r.success) for r in seq[i : i + size]]) for i in range(0, len(seq), size)]
+        )
+    out = []
+    for b in range(max((len(r) for r in per_run), default=0)):
+        vals = [r[b] for r in per_run if b < len(r)]
+        n = len(vals)
+        m = _mean(vals)
+        sd = math.sqrt(sum((v - m) ** 2 for v in vals) / (n - 1)) if n > 1 else 0.0
+        out.append((m, sd / math.sqrt(n) if n > 1 else 0.0, n))
+    return out
+
+
+def plot_improvement(
+    ours: dict[str, list[tuple[float, float, int]]],
+    published: dict[str, list[float]],
+    baselines: dict[str, float],
+    path: str | Path,
+) -> Path:
+    """Success per batch: our curves with a standard-error band (from `improvement_curve`), the
+    published per-batch means dashed, and the published baselines as horizontal lines."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 4.6))
+    for name, curve in ours.items():
+        xs = list(range(1, len(curve) + 1))
+        means = [m for m, _, _ in curve]
+        ses = [se for _, se, _ in curve]
+        ax.plot(xs, means, marker="o", linewidth=2, label=name)
+        ax.fill_between(
+            xs,
+            [m - e for m, e in zip(means, ses, strict=True)],
+            [m + e for m, e in zip(means, ses, strict=True)],
+            alpha=0.25,
+        )
+    for name, means in published.items():
+        ax.plot(range(1, len(means) + 1), means, linestyle="--", marker=".", alpha=0.8, label=name)
+    # baselines: dotted lines, labelled at the right edge, labels pushed apart (the values lie close)
+    placed: list[float] = []
+    for name, value in sorted(baselines.items(), key=lambda kv: kv[1]):
+        ax.axhline(value, color="grey", linestyle=":", linewidth=1)
+        y = max([value] + [p + 3.2 for p in placed[-1:]])
+        placed.append(y)
+        ax.annotate(
+            f"{name} {value:.1f}",
+            (1.0, y),
+            xycoords=("axes fraction", "data"),
+            fontsize=7,
+            xytext=(4, -3),
+            textcoords="offset points",
+            color="dimgrey",
+        )
+    n = max([len(c) for c in ours.values()] + [len(v) for v in published.values()] + [1])
+    ax.set_xticks(range(1, n + 1))
+    ax.set_xlabel("batch (the pool grows after each)")
+    ax.set_ylabel("accuracy % in the batch")
+    ax.set_ylim(0, 105)
+    ax.grid(alpha=0.3)
+    ax.set_title("Improvement per batch (band: standard error across seeds)")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout(rect=(0, 0, 0.93, 1))
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def make_report(
     run_dir: str | Path,
     out: str | Path | None = None,

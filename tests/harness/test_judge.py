@@ -43,7 +43,9 @@ def test_prompt_follows_the_references_structure():
     assert "Model Response: It arrived at 8:05 PM.\nEvaluation: [Match]" in text
     assert "12.001 km" in text and "March 7th" in text
     assert "Model Response: None\nEvaluation: [No Match]" in text
-    assert text.endswith("Question: When does it leave?, Correct Answer: 15:00, Model Response: 3:00 PM\nEvaluation:")
+    assert text.endswith(
+        "Question: When does it leave?, Correct Answer: 15:00, Model Response: 3:00 PM\nEvaluation:"
+    )
     assert judge_case(text) == ("When does it leave?", "15:00", "3:00 PM")
 
 
@@ -139,7 +141,9 @@ def test_env_keeps_both_verdicts_and_success_follows_the_chosen_scorer(serve):
 
 def test_records_keep_verdicts_and_old_records_still_read(tmp_path):
     assert RECORD_SCHEMA == 2
-    rec = EpisodeRecord("E", "seer", "t1", success=True, verdicts={"scorer": "judge", "em": False, "judge": True})
+    rec = EpisodeRecord(
+        "E", "seer", "t1", success=True, verdicts={"scorer": "judge", "em": False, "judge": True}
+    )
     d = rec.to_dict()
     assert d["schema"] == 2 and d["verdicts"]["judge"] is True
     back = EpisodeRecord.from_dict(d)

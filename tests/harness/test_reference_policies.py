@@ -154,8 +154,16 @@ async def test_react_fewshot_exemplars_from_a_users_file(serve, scripted, tmp_pa
         traj = {
             "query": "What is 2 plus 2?",
             "steps": [
-                {"action": {"name": "Add", "arguments": {"a": "2", "b": "2"}}, "observation": "4", "thought": "Add them."},
-                {"action": {"name": "Finish", "arguments": {"answer": "4"}}, "observation": "4", "thought": "4."},
+                {
+                    "action": {"name": "Add", "arguments": {"a": "2", "b": "2"}},
+                    "observation": "4",
+                    "thought": "Add them.",
+                },
+                {
+                    "action": {"name": "Finish", "arguments": {"answer": "4"}},
+                    "observation": "4",
+                    "thought": "4.",
+                },
             ],
         }
         path.write_text(json.dumps(traj) + "\n")
@@ -317,7 +325,7 @@ async def test_a_gsm8k_episode_following_the_hint_scores_correct(serve, memory, 
 
 @pytest.mark.parametrize("scorer", ["em", "judge"])
 async def test_the_pool_admits_by_the_chosen_scorer(serve, memory, scorer):
-    """"42" for the gold 42.0: wrong by ToolQA's exact match, right by the judge."""
+    """The answer "42" for the gold 42.0: wrong by ToolQA's exact match, right by the judge."""
 
     def brain(body):
         text = prompt_text(body)
