@@ -264,3 +264,50 @@ def test_seer_env_run_with_seer_tau_policy(llm, tmp_path):
     assert len(records) == n and all(r["success"] for r in records), [r.get("error") for r in records]
     with ExperienceMemory(url=str(pool), namespace="taubench-retail") as memory:
         assert len(memory) == n  # every train success entered the τ-bench namespace
+
+
+@pytest.mark.parametrize("online", [False, True])
+def test_seer_tau_on_a_split_the_pool_refuses_warns_or_accumulates_online(llm, tmp_path, caplog, online):
+    """Airline has a test split only: by default (train only) SEER's pool can never grow, and the run
+    says so at its start; `--online` accumulates from the split being evaluated, as SEER's continual
+    setting does."""
+    from seer_env.cli import main
+    from seer_env.pool import ExperienceMemory
+    from seer_env.records import read_records
+
+    out, pool = tmp_path / "run", tmp_path / "pool.sqlite"
+    argv = ["run", "--env", "TauBench-airline-v0", "--policy", "seer-tau", "--model", "seerscripted/oracle"]
+    argv += ["--pool", str(pool), "--out", str(out), "--no-progress", "--accumulate", "sequential"]
+    argv += ["--env-kwargs", json.dumps({"user_strategy": "scripted"})] + (["--online"] if online else [])
+    with caplog.at_level("WARNING"):
+        assert main(argv) == 0
+    warned = [r for r in caplog.records if "will never grow" in r.getMessage()]
+    records = read_records(out / "results.jsonl")
+    n = len(all_tasks("airline", "test"))
+    assert len(records) == n and all(r["success"] for r in records)
+    with ExperienceMemory(url=str(pool), namespace="taubench-airline") as memory:
+        assert len(memory) == (n if online else 0)
+    assert len(warned) == (0 if online else 1)
+    if not online:
+        assert "'test'" in warned[0].getMessage() and "--online" in warned[0].getMessage()
+    # the run's pools record the splits they accept
+    manifest = json.loads((out / "manifest.json").read_text())
+    if online:
+        assert manifest["policies"]["seer-tau"]["pool_options"] == {"allowed_splits": None}
+
+
+def test_taubench_run_online_flag(llm, tmp_path, monkeypatch):
+    """`taubench run --online` accumulates from any split; without it, from train only."""
+    from seer_env.agents.taubench import runner
+    from seer_env.cli import main
+
+    seen = []
+
+    def fake_run(opts):
+        seen.append(opts.accumulate_splits)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(runner, "run_tau", fake_run)
+    assert main(["taubench", "run", "--model", "m", "--online", "--log-dir", str(tmp_path)]) == 2
+    assert main(["taubench", "run", "--model", "m", "--log-dir", str(tmp_path)]) == 2
+    assert seen == [None, ["train"]]
