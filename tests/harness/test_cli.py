@@ -116,3 +116,39 @@ def test_protocol_defaults_are_the_references_and_the_users_options_win(monkeypa
             ("judge", True) if expect["scorer"] == "judge" else (None, False)
         )
     assert (seen["judge"] is not None) == (expect["scorer"] == "judge")
+
+
+def test_weights_k_and_online_reach_the_pools_and_policies(tmp_path):
+    from seer_env.agents.launch import pool_options_from_args, react_options_from_args, seer_options_from_args
+    from seer_env.pool.types import RecallWeights
+
+    p = build_parser()
+    args = p.parse_args(["run", "--weights", "1,0,0.5", "--k", "2", "--online", "--halting", "any-error"])
+    assert pool_options_from_args(args) == {"weights": RecallWeights(1.0, 0.0, 0.5), "allowed_splits": None}
+    opts = seer_options_from_args(args)
+    assert opts["k"] == 2 and opts["halting"] == "any-error" and opts["classify_max_tokens"] == 128
+    assert pool_options_from_args(p.parse_args(["run"])) == {}
+    assert pool_options_from_args(p.parse_args(["run", "--accumulate-splits", "train,dev"])) == {
+        "allowed_splits": ["train", "dev"]
+    }
+    no_stop = p.parse_args(["run", "--no-stop", "--exemplars", "x.json", "--continue-on-error"])
+    assert react_options_from_args(no_stop) == {
+        "action_format": "text",
+        "max_steps": None,
+        "halting": "never",
+        "stop": [],
+        "exemplars_file": "x.json",
+    }
+    for bad in ("1,2", "1,-1,0", "a,b,c", "1,nan,1"):
+        with pytest.raises(SystemExit):
+            p.parse_args(["run", "--weights", bad])
+
+
+def test_the_judge_scores_toolqa_only(tmp_path, capsys):
+    from seer_env.cli import main
+
+    rc = main(
+        ["run", "--env", "tests.harness.tiny_env:Tiny-v0", "--scorer", "judge", "--model", "m"]
+        + ["--out", str(tmp_path), "--no-progress"]
+    )
+    assert rc == 2 and "--scorer judge scores ToolQA answers" in capsys.readouterr().err

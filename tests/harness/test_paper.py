@@ -238,3 +238,56 @@ def test_improvement_curve_is_the_mean_and_standard_error_across_seeds():
     curve = improvement_curve([run([1, 0, 1, 1]), run([0, 0, 1, 1])], batches=2)
     assert [m for m, _, _ in curve] == [25.0, 100.0]
     assert curve[0][1] == pytest.approx(25.0) and curve[1][1] == 0.0 and curve[0][2] == 2
+
+
+def test_shuffle_across_envs_and_equal_batches(tmp_path, hash_embedder):
+    """The improvement run's machinery: `shuffle="all"` mixes the envs' tasks into one order, and
+    `batches:K` cuts each policy's sequence into K batches whose successes enter the pool at their end."""
+    import asyncio
+
+    from seer_env.accumulation import parse_mode
+    from seer_env.records import read_events
+    from seer_env.runner import PolicyEntry, Runner
+    from tests.harness.conftest import TINY
+
+    assert parse_mode("batches:10") == -10 and parse_mode("batch:3") == 3
+    with pytest.raises(ValueError):
+        parse_mode("batches:0")
+
+    class Finisher:
+        name = "finisher"
+        accumulates = True
+        intent = None
+        last_thought = None
+
+        def prepare(self, info): ...
+
+        def reset(self, *, seed=None, info=None): ...
+
+        async def act(self, obs, info):
+            return ToolCall("Finish", {"answer": "0"})
+
+        def episode_meta(self):
+            return {}
+
+        def usage(self):
+            return {}
+
+        async def aobserve(self, traj): ...
+
+        def pool_size(self):
+            return None
+
+        def pool_summary(self):
+            return None
+
+    envs = [f"{TINY}#a", f"{TINY}#b"]
+    entry = PolicyEntry("finisher", lambda env_id: Finisher(), accumulates=True)
+    runner = Runner(envs, [entry], tmp_path, tasks="0:6", shuffle="all", accumulate="batches:4", seed=3)
+    asyncio.run(runner.run())
+    order = [s.env_id for s in sorted(runner.plan, key=lambda s: s.index)]
+    assert sorted(order) == sorted(envs * 6) and order != sorted(order)  # mixed, not env after env
+    batches = [
+        e["batch"] for e in read_events(tmp_path / "events.jsonl") if e.get("event") == "batch_applied"
+    ]
+    assert sorted(batches) == [0, 1, 2, 3]  # 12 episodes in 4 batches of 3

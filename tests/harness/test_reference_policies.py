@@ -346,3 +346,16 @@ async def test_the_pool_admits_by_the_chosen_scorer(serve, memory, scorer):
     await policy.aobserve(traj)
     assert traj.success is (scorer == "judge")
     assert len(memory) == before + (scorer == "judge")
+
+
+async def test_fewshot_takes_the_solver_exemplars_from_a_file(serve, scripted, tmp_path):
+    """`fewshot --exemplars FILE`: e.g. the reference's static 8-shot solver examples saved as text."""
+    block = "Question: What is 2 plus 2?\nStep 1: Add them. <CALL_BEGIN>Add[2, 2]<CALL_END>\nResult 1: 4"
+    path = tmp_path / "solver.txt"
+    path.write_text(block)
+    srv = serve(scripted)
+    traj = await play(tiny(), make_policy("fewshot", client=client(srv), exemplars_file=str(path)), "t003")
+    assert traj.success
+    solver = [prompt_text(b) for b in srv.requests if "(END OF EXAMPLES)" in prompt_text(b)]
+    assert solver and all(f"Here are some examples:\n{block}\n(END OF EXAMPLES)" in p for p in solver)
+    assert not any("A bakery sells muffins" in p for p in solver)
