@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seer_env.policy import Policy, StopEpisode
+from seer_env.text import clean_json
 from seer_env.types import Step, ToolCall, Trajectory
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ def episode_trajectory(env_id: str, task_id: str, out: EpisodeOutcome, policy: P
             meta.update(policy.episode_meta())
     success = bool(out.final_info.get("success", out.reward >= 1.0)) if out.terminated else False
     answer = out.final_info.get("answer")
-    return Trajectory(
+    traj = Trajectory(
         env_id=env_id,
         task_id=task_id,
         query=str(out.reset_info.get("query") or ""),
@@ -137,6 +138,10 @@ def episode_trajectory(env_id: str, task_id: str, out: EpisodeOutcome, policy: P
         success=success and out.error is None,
         meta={k: v for k, v in meta.items() if v is not None},
     )
+    # the record and the pool take agent text only in a form files and databases accept
+    as_dict = traj.to_dict()
+    cleaned = clean_json(as_dict)
+    return traj if cleaned is as_dict else Trajectory.from_dict(cleaned)
 
 
 def episode_usage(scope_usage: dict[str, Any], policy: Policy | None) -> dict[str, Any]:

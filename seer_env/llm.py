@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from seer_env.text import clean_json
 from seer_env.types import ToolCall
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,7 @@ class DiskCache:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(value, f, ensure_ascii=False)
+                json.dump(value, f)  # ASCII: a lone surrogate from a server is written escaped
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -347,7 +348,8 @@ class LLMClient:
     ) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "model": self.model,
-            "messages": messages,
+            # observations and earlier replies may hold lone surrogates or NULs, which no request takes
+            "messages": clean_json(messages),
             "temperature": self.temperature,
             "max_tokens": self.max_tokens if max_tokens is None else int(max_tokens),
             **self.extra,

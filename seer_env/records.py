@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from seer_env.text import clean_json
 from seer_env.types import Trajectory
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 RESULTS_FILE = "results.jsonl"
 MANIFEST_FILE = "manifest.json"
 EVENTS_FILE = "events.jsonl"
+LOCK_FILE = "run.lock"  # held by the run playing into the folder (`seer_env.runner.claim_out_folder`)
 RECORD_SCHEMA = 2
 
 EpisodeKey = tuple[str, str, str, int]  # env, policy, task, trial
@@ -106,7 +108,14 @@ class EpisodeRecord:
         return out
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, default=str)
+        """One line of JSON that any UTF-8 file takes: agent text is escaped where it must be
+        (`seer_env.text`); a string still unencodable (an object's `str`) becomes a JSON escape."""
+        line = json.dumps(clean_json(self.to_dict()), ensure_ascii=False, default=str)
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            line = line.encode("utf-8", "backslashreplace").decode("utf-8")
+        return line
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> EpisodeRecord:
