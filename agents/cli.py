@@ -6,7 +6,6 @@ Heavy imports (litellm, the pool) happen inside the functions, so `seer-env --he
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from seer_env.agents.launch import PROTOCOLS, add_run_arguments
@@ -22,8 +21,10 @@ def run_command(args: argparse.Namespace) -> int:
     from seer_env.agents.launch import (
         build_judge,
         build_policy_entries,
+        claim_out,
         judge_env_kwargs,
         llm_options_from_args,
+        parse_env_kwargs,
         play,
         pool_options_from_args,
         react_options_from_args,
@@ -40,11 +41,14 @@ def run_command(args: argparse.Namespace) -> int:
         console.print("[red]--env is required[/red]")
         return 2
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     envs = [e.strip() for e in args.env.split(",") if e.strip()]
     policies = [p.strip() for p in (args.policy or DEFAULT_POLICY).split(",") if p.strip()]
     accumulate = args.accumulate or DEFAULT_ACCUMULATE
-    env_kwargs = json.loads(args.env_kwargs) if args.env_kwargs else {}
+    try:
+        env_kwargs = parse_env_kwargs(args.env_kwargs)
+    except ValueError as exc:
+        console.print(f"[red]error[/red]: {exc}", highlight=False, soft_wrap=True)
+        return 2
     unknown = [p for p in policies if p not in POLICIES]
     if unknown:
         console.print(f"[red]unknown policy {', '.join(unknown)}[/red]; known: {', '.join(POLICIES)}")
@@ -52,45 +56,50 @@ def run_command(args: argparse.Namespace) -> int:
     if args.scorer == "judge" and not all(gym_id_of(e).startswith("ToolQA") for e in envs):
         console.print("[red]--scorer judge scores ToolQA answers; other envs have their own reward[/red]")
         return 2
-    entries = build_policy_entries(
-        policies,
-        out=out,
-        model=args.model,
-        api_base=args.api_base,
-        api_key=args.api_key,
-        pool=args.pool,
-        accumulate=accumulate,
-        llm_options=llm_options_from_args(args),
-        seer_options=seer_options_from_args(args),
-        react_options=react_options_from_args(args),
-        embedder=args.embedder,
-        run_id=out.name,
-        pool_options=pool_options_from_args(args),
-    )
-    judge = build_judge(args)
-    env_kwargs.update(judge_env_kwargs(judge))
-    config = {k: v for k, v in vars(args).items() if k not in ("func", "api_key")}
-    config.update(policy=",".join(policies), accumulate=accumulate, scorer=args.scorer or "em")
-    if judge is not None:
-        config["judge"] = judge.describe()
-    counts = play(
-        args,
-        envs,
-        entries,
-        out,
-        accumulate=accumulate,
-        env_kwargs={"*": env_kwargs} if env_kwargs else None,
-        config=config,
-        shuffle=args.shuffle,
-        judge=judge,
-    )
-    if isinstance(counts, int):
-        return counts
-    console.print(
-        f"{counts['done']} episodes played ({counts['skipped']} already recorded), "
-        f"{counts['success']} succeeded, {counts['errors']} errors; results in {out / 'results.jsonl'}"
-    )
-    return 0
+    lock = claim_out(out, console)
+    if lock is None:
+        return 2
+    with lock:
+        entries = build_policy_entries(
+            policies,
+            out=out,
+            model=args.model,
+            api_base=args.api_base,
+            api_key=args.api_key,
+            pool=args.pool,
+            accumulate=accumulate,
+            llm_options=llm_options_from_args(args),
+            seer_options=seer_options_from_args(args),
+            react_options=react_options_from_args(args),
+            embedder=args.embedder,
+            run_id=out.name,
+            pool_options=pool_options_from_args(args),
+        )
+        judge = build_judge(args)
+        env_kwargs.update(judge_env_kwargs(judge))
+        config = {k: v for k, v in vars(args).items() if k not in ("func", "api_key")}
+        config.update(policy=",".join(policies), accumulate=accumulate, scorer=args.scorer or "em")
+        if judge is not None:
+            config["judge"] = judge.describe()
+        counts = play(
+            args,
+            envs,
+            entries,
+            out,
+            accumulate=accumulate,
+            env_kwargs={"*": env_kwargs} if env_kwargs else None,
+            config=config,
+            shuffle=args.shuffle,
+            judge=judge,
+            out_lock=lock,
+        )
+        if isinstance(counts, int):
+            return counts
+        console.print(
+            f"{counts['done']} episodes played ({counts['skipped']} already recorded), "
+            f"{counts['success']} succeeded, {counts['errors']} errors; results in {out / 'results.jsonl'}"
+        )
+        return 0
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

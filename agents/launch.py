@@ -471,6 +471,35 @@ def seer_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def parse_env_kwargs(text: str | None) -> dict[str, Any]:
+    """`--env-kwargs`: a JSON object (ValueError with a one-line reason otherwise)."""
+    import json
+
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--env-kwargs is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(value, dict):
+        raise ValueError(
+            f'--env-kwargs must be a JSON object, e.g. \'{{"scale": "small"}}\', not {text[:80]!r}'
+        )
+    return value
+
+
+def claim_out(out: Path, console: Any) -> Any:
+    """Lock the run's output folder (`seer_env.runner.claim_out_folder`); None, after saying why in
+    one line, when another run holds it or it cannot be written."""
+    from seer_env.runner import OutFolderError, claim_out_folder
+
+    try:
+        return claim_out_folder(out)
+    except OutFolderError as exc:
+        console.print(f"[red]error[/red]: {exc}", highlight=False, soft_wrap=True)
+        return None
+
+
 def play(
     args: argparse.Namespace,
     envs: list[str],
@@ -482,6 +511,7 @@ def play(
     config: dict[str, Any],
     shuffle: bool | str = False,
     judge: Any = None,
+    out_lock: Any = None,
 ) -> dict[str, int] | int:
     """Run the planned episodes with a progress bar; the counts, or an exit code when stopped.
 
@@ -492,7 +522,7 @@ def play(
     import gymnasium as gym
     from rich.console import Console
 
-    from seer_env.runner import Runner
+    from seer_env.runner import OutFolderError, Runner
 
     console = Console(stderr=True)
     progress = Progress(enabled=not args.no_progress)
@@ -512,6 +542,7 @@ def play(
         config=config,
         on_record=progress.update,
         on_plan=progress.start,
+        out_lock=out_lock,
     )
 
     async def main() -> dict[str, Any]:
@@ -532,9 +563,9 @@ def play(
             f"[yellow]interrupted[/yellow]: finished episodes are saved in {out}; run again to resume"
         )
         return 130
-    except (ValueError, FileNotFoundError, gym.error.Error, ImportError) as exc:
+    except (ValueError, FileNotFoundError, gym.error.Error, ImportError, OutFolderError) as exc:
         progress.stop()
-        console.print(f"[red]error[/red]: {type(exc).__name__}: {exc}")
+        console.print(f"[red]error[/red]: {type(exc).__name__}: {exc}", soft_wrap=True)
         return 2
     finally:
         progress.stop()

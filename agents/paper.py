@@ -458,7 +458,6 @@ def run_protocol_cli(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from seer_env.agents import launch
-    from seer_env.records import read_episodes
 
     console = Console(stderr=True)
     setup = _protocol_setup(args, console)
@@ -467,7 +466,20 @@ def run_protocol_cli(args: argparse.Namespace) -> int:
     family, envs, extra = setup
     _protocol_defaults(args)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    lock = launch.claim_out(out, console)
+    if lock is None:
+        return 2
+    with lock:
+        return _run_protocol(args, envs, extra, out, lock, console)
+
+
+def _run_protocol(
+    args: argparse.Namespace, envs: list[str], extra: dict[str, Any], out: Path, lock: Any, console: Any
+) -> int:
+    """The protocol's runs into `out`, whose lock this process holds."""
+    from seer_env.agents import launch
+    from seer_env.records import read_episodes
+
     accumulate = args.accumulate or PROTOCOL_ACCUMULATE
     judge = launch.build_judge(args)
     env_kwargs = protocol_env_kwargs(envs, args.data_dir, {**extra, **launch.judge_env_kwargs(judge)})
@@ -476,7 +488,7 @@ def run_protocol_cli(args: argparse.Namespace) -> int:
     if judge is not None:
         config["judge"] = judge.describe()
     if args.protocol == ABLATION_PROTOCOL:
-        return _run_ablation(args, envs, env_kwargs, out, accumulate, config, judge, console)
+        return _run_ablation(args, envs, env_kwargs, out, accumulate, config, judge, console, lock)
     policies = [p.strip() for p in (args.policy or PROTOCOL_POLICY).split(",") if p.strip()]
     entries = launch.build_policy_entries(
         policies,
@@ -495,7 +507,15 @@ def run_protocol_cli(args: argparse.Namespace) -> int:
     )
     config.update(policy=",".join(policies))
     status = launch.play(
-        args, envs, entries, out, accumulate=accumulate, env_kwargs=env_kwargs, config=config, judge=judge
+        args,
+        envs,
+        entries,
+        out,
+        accumulate=accumulate,
+        env_kwargs=env_kwargs,
+        config=config,
+        judge=judge,
+        out_lock=lock,
     )
     if isinstance(status, int):
         return status
@@ -549,6 +569,7 @@ def _run_ablation(
     config: dict[str, Any],
     judge: Any,
     console: Any,
+    lock: Any,
 ) -> int:
     from seer_env.agents import launch
     from seer_env.records import read_episodes
@@ -563,7 +584,15 @@ def _run_ablation(
     entries = _variant_entries(args, wanted, out, accumulate)
     config.update(policy=",".join(wanted), variants=wanted)
     status = launch.play(
-        args, envs, entries, out, accumulate=accumulate, env_kwargs=env_kwargs, config=config, judge=judge
+        args,
+        envs,
+        entries,
+        out,
+        accumulate=accumulate,
+        env_kwargs=env_kwargs,
+        config=config,
+        judge=judge,
+        out_lock=lock,
     )
     if isinstance(status, int):
         return status

@@ -7,17 +7,23 @@
   and the folder is built once.
 - `FileLock`: an exclusive lock between processes (`flock`, which the OS drops when a process dies,
   so a killed holder never blocks the others) and between the threads of one process.
+- `claim_lock(path)`: take such a lock without waiting, recording the holder (pid, host, since) in
+  the file, or fail at once with `LockHeldError` naming the holder (a run's `--out` folder).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
+import socket
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 try:
     import fcntl
@@ -74,6 +80,79 @@ class FileLock:
             if self._fd is not None and self._pid == os.getpid():
                 os.close(self._fd)
             self._fd = None
+
+
+class LockHeldError(RuntimeError):
+    """Another holder has the lock; `owner` is what it wrote about itself (pid, host, since)."""
+
+    def __init__(self, path: Path, owner: dict[str, Any]):
+        self.path, self.owner = path, owner
+        super().__init__(f"{path} is locked by {describe_owner(owner)}")
+
+
+def describe_owner(owner: dict[str, Any]) -> str:
+    """`process 123 on host h since 2025-01-31 12:00:00 UTC`, or what is known of it."""
+    if not owner.get("pid"):
+        return "another process (it has not said which yet)"
+    since = owner.get("since")
+    when = (
+        time.strftime(" since %Y-%m-%d %H:%M:%S UTC", time.gmtime(since))
+        if isinstance(since, (int, float))
+        else ""
+    )
+    return f"process {owner['pid']} on {owner.get('host') or 'an unknown host'}{when}"
+
+
+class ClaimedLock:
+    """A lock `claim_lock` took: held until `release()` or until this process ends."""
+
+    def __init__(self, path: Path, fd: int | None):
+        self.path, self._fd = path, fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the file drops the flock
+            self._fd = None
+
+    def __enter__(self) -> ClaimedLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def claim_lock(path: str | os.PathLike[str]) -> ClaimedLock:
+    """Take the lock on `path` without waiting and write the holder into the file (pid, host, since).
+
+    The same `flock` as `FileLock`. Raises `LockHeldError` naming the holder when another process,
+    or another claim in this process, has it. A lock file that a dead process left behind is taken
+    over: the OS dropped its lock when it died. Without `fcntl` (Windows) nothing is locked.
+    """
+    path = Path(path)
+    if fcntl is None:
+        return ClaimedLock(path, None)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        owner: dict[str, Any] = {}
+        with contextlib.suppress(OSError, ValueError):
+            loaded = json.loads(os.pread(fd, 4096, 0) or b"{}")
+            owner = loaded if isinstance(loaded, dict) else {}
+        os.close(fd)
+        raise LockHeldError(path, owner) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    lock = ClaimedLock(path, fd)
+    try:
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "since": round(time.time(), 3)}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(me).encode(), 0)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
 
 @contextlib.contextmanager

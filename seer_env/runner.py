@@ -7,6 +7,8 @@
 - One line per finished episode in `results.jsonl` (an `EpisodeRecord`), written, flushed and fsync'd
   when the episode ends; `manifest.json` holds the config, package versions, models and pool hashes.
 - Resume: episodes already in `results.jsonl` (key = env, policy, task, trial) are skipped.
+- One run per output folder: a run holds `run.lock` in it, and a second run on the folder stops at
+  once naming the first (`claim_out_folder`).
 - A failing episode is recorded with its error; it never ends the run. Ctrl-C (task cancellation)
   stops cleanly: every finished episode is already on disk.
 - Policies that add to a pool are ordered by `accumulate` (`seer_env.accumulation`): online,
@@ -35,11 +37,13 @@ from typing import Any
 
 from seer_env.accumulation import Accumulation
 from seer_env.episode import EpisodeOutcome, episode_trajectory, episode_usage, error_of, play_episode
+from seer_env.files import ClaimedLock, LockHeldError, claim_lock, describe_owner
 from seer_env.instances import InstanceCache
 from seer_env.llm import usage_scope
 from seer_env.policy import EnvInfo, Policy, env_info_of
 from seer_env.records import (
     EVENTS_FILE,
+    LOCK_FILE,
     MANIFEST_FILE,
     RESULTS_FILE,
     EpisodeKey,
@@ -95,6 +99,30 @@ def gym_id_of(env_label: str) -> str:
     return env_label.split("#", 1)[0]
 
 
+class OutFolderError(RuntimeError):
+    """The output folder cannot take this run: another run holds it, or it cannot be written."""
+
+
+def claim_out_folder(out: str | os.PathLike[str]) -> ClaimedLock:
+    """Make `out` and lock it for one run (its `run.lock`), without waiting.
+
+    Two runs recording into one folder would duplicate episodes, so the second stops at once with
+    `OutFolderError` naming the first (pid, host, since when). A lock left by a run that died is
+    taken over. Release the lock with `.release()`; the process ending releases it too.
+    """
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return claim_lock(out / LOCK_FILE)
+    except LockHeldError as exc:
+        raise OutFolderError(
+            f"{out} is in use by another run: {describe_owner(exc.owner)}; "
+            "wait for it to end or choose another output folder"
+        ) from None
+    except OSError as exc:
+        raise OutFolderError(f"cannot write to the output folder {out}: {exc.strerror or exc}") from None
+
+
 def stable_seed(*parts: Any) -> int:
     h = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
     return int(h[:8], 16) & 0x7FFFFFFF
@@ -145,7 +173,9 @@ class Runner:
     shuffle: True plays each env's tasks in a seeded random order (envs one after another); "all"
     shuffles every policy's whole sequence across envs (the reference's shuffled run over all subsets).
     on_record(record dict): called after each record is written (progress bars).
-    on_plan(planned, skipped): called once the plan is known.
+    on_plan(planned, skipped): called once the plan is known. out_lock: the lock on `out` when the
+    caller claimed it already (`claim_out_folder`); otherwise `run` claims it, and raises
+    `OutFolderError` if another run holds the folder.
     """
 
     def __init__(
@@ -167,6 +197,7 @@ class Runner:
         on_record: Callable[[dict[str, Any]], None] | None = None,
         on_plan: Callable[[int, int], None] | None = None,
         fsync: bool = True,
+        out_lock: ClaimedLock | None = None,
     ):
         if not envs or not policies:
             raise ValueError("need at least one env and one policy")
@@ -182,6 +213,7 @@ class Runner:
         self.config = dict(config or {})
         self.on_record, self.on_plan = on_record, on_plan
         self.fsync = fsync
+        self.out_lock = out_lock
         self.results_path = self.out / RESULTS_FILE
         self.manifest_path = self.out / MANIFEST_FILE
         self.events_path = self.out / EVENTS_FILE
@@ -400,7 +432,7 @@ class Runner:
     # -- the run ----------------------------------------------------------------------------------
     async def run(self) -> dict[str, Any]:
         """Play every planned episode not yet recorded. Returns counts."""
-        self.out.mkdir(parents=True, exist_ok=True)
+        lock = self.out_lock or claim_out_folder(self.out)
         self._executor = ThreadPoolExecutor(
             max_workers=min(64, self.concurrency + 4), thread_name_prefix="seer-env"
         )
@@ -417,6 +449,8 @@ class Runner:
                 self._results.close()
                 self._results = None
             self._executor.shutdown(wait=False, cancel_futures=True)
+            if lock is not self.out_lock:
+                lock.release()
 
     async def _run(self) -> dict[str, Any]:
         await self.build_plan()
