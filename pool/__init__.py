@@ -15,13 +15,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from seer_env.pool.memory import ExperienceMemory  # noqa: F401
+    from seer_env.pool.memory import ExperienceMemory, PoolReader  # noqa: F401
     from seer_env.pool.scoring import coverage, seer_score  # noqa: F401
     from seer_env.pool.types import (  # noqa: F401
         EmbedderMismatchError,
         Experience,
         PoolError,
         PoolFrozenError,
+        PoolOpenError,
         Recalled,
         RecallWeights,
         SchemaVersionError,
@@ -29,12 +30,14 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "ExperienceMemory": "seer_env.pool.memory",
+    "PoolReader": "seer_env.pool.memory",
     "coverage": "seer_env.pool.scoring",
     "seer_score": "seer_env.pool.scoring",
     "EmbedderMismatchError": "seer_env.pool.types",
     "Experience": "seer_env.pool.types",
     "PoolError": "seer_env.pool.types",
     "PoolFrozenError": "seer_env.pool.types",
+    "PoolOpenError": "seer_env.pool.types",
     "Recalled": "seer_env.pool.types",
     "RecallWeights": "seer_env.pool.types",
     "SchemaVersionError": "seer_env.pool.types",

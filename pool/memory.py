@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from seer_env.embedding import ModelEmbedder, TextEmbedder, as_embedder, normalise
+from seer_env.embedding import DEFAULT_EMBEDDER, ModelEmbedder, TextEmbedder, as_embedder, normalise
 from seer_env.pool.index import VectorIndex
 from seer_env.pool.render import render_steps
 from seer_env.pool.store import SCHEMA_VERSION, Store, content_hash, safe_url
@@ -432,13 +432,8 @@ class ExperienceMemory:
         return [found[i] for i in ids if i in found]
 
     def content_hash(self) -> str:
-        """SHA-256 of the pool's content: the embedder and every experience's content hash, in id order
-        (the order matters: recall breaks ties by recency)."""
-        h = hashlib.sha256()
-        h.update(f"seer-pool/{SCHEMA_VERSION}\n{self.embedder.name}\n".encode())
-        for ns, ch in self.store.hash_lines():
-            h.update(f"{ns}\t{ch}\n".encode())
-        return h.hexdigest()
+        """SHA-256 of the pool's content (`pool_content_hash`)."""
+        return pool_content_hash(self.store, self.embedder.name)
 
     def freeze(self) -> str:
         """Refuse all further writes (in every process) and return the content hash."""
@@ -453,23 +448,7 @@ class ExperienceMemory:
 
     def stats(self) -> dict[str, Any]:
         self.sync()
-        meta = self.store.all_meta()
-        return {
-            "url": safe_url(self.url),
-            "schema_version": int(meta.get("schema_version") or 0),
-            "embedder": meta.get("embedder"),
-            "dim": int(meta.get("dim") or 0),
-            "experiences": self.store.count(),
-            "namespace": self.namespace,
-            "in_namespace": self.store.count(self.namespace),
-            "by_namespace": self.store.group_counts("namespace"),
-            "by_intent": self.store.group_counts("intent"),
-            "by_split": self.store.group_counts("split"),
-            "by_source": self.store.group_counts("source"),
-            "frozen": (meta.get("frozen") or "") == "1",
-            "frozen_hash": meta.get("frozen_hash"),
-            "indexed": len(self._qidx),
-        }
+        return {**pool_stats(self.store, self.namespace), "indexed": len(self._qidx)}
 
     def _reembed(self) -> None:
         """Recompute every stored embedding with this memory's embedder, in one transaction."""
@@ -499,3 +478,75 @@ class ExperienceMemory:
 
     def __repr__(self) -> str:
         return f"ExperienceMemory({safe_url(self.url)!r}, namespace={self.namespace!r}, embedder={self.embedder.name!r})"
+
+
+def pool_content_hash(store: Store, embedder_name: str) -> str:
+    """SHA-256 of a pool's content: the embedder and every experience's content hash, in id order
+    (the order matters: recall breaks ties by recency)."""
+    h = hashlib.sha256()
+    h.update(f"seer-pool/{SCHEMA_VERSION}\n{embedder_name}\n".encode())
+    for ns, ch in store.hash_lines():
+        h.update(f"{ns}\t{ch}\n".encode())
+    return h.hexdigest()
+
+
+def pool_stats(store: Store, namespace: str) -> dict[str, Any]:
+    """Counts (all, by namespace, intent, split, source), embedder, schema version, frozen state."""
+    meta = store.all_meta()
+    return {
+        "url": safe_url(store.url),
+        "schema_version": int(meta.get("schema_version") or 0),
+        "embedder": meta.get("embedder"),
+        "dim": int(meta.get("dim") or 0),
+        "experiences": store.count(),
+        "namespace": namespace,
+        "in_namespace": store.count(namespace),
+        "by_namespace": store.group_counts("namespace"),
+        "by_intent": store.group_counts("intent"),
+        "by_split": store.group_counts("split"),
+        "by_source": store.group_counts("source"),
+        "frozen": (meta.get("frozen") or "") == "1",
+        "frozen_hash": meta.get("frozen_hash"),
+    }
+
+
+class PoolReader:
+    """A pool opened only to read it (`seer-env pool stats` and `export`): it writes nothing, creates
+    no file, loads no embedding model and builds no index. `PoolOpenError` when `url` holds no pool.
+
+    namespace: the namespace `stats` and `experiences()` default to ("*": all); None picks the
+    pool's only namespace, else all of them.
+    """
+
+    def __init__(self, url: str | os.PathLike, namespace: str | None = None):
+        self.store = Store(url, read_only=True)
+        self.url = self.store.url
+        if namespace is None:
+            present = sorted(self.store.group_counts("namespace"))
+            namespace = present[0] if len(present) == 1 else "*"
+        self.namespace = namespace
+
+    @property
+    def embedder_name(self) -> str:
+        """The pool's embedder (the default one for a pool that never embedded anything)."""
+        return self.store.get_meta("embedder") or DEFAULT_EMBEDDER
+
+    def experiences(self, namespace: str | None = None) -> Iterable[Experience]:
+        """All experiences in id order (one namespace, or all with namespace="*")."""
+        ns = namespace or self.namespace
+        yield from self.store.iter_experiences(None if ns == "*" else ns)
+
+    def content_hash(self) -> str:
+        return pool_content_hash(self.store, self.embedder_name)
+
+    def stats(self) -> dict[str, Any]:
+        return pool_stats(self.store, self.namespace)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> PoolReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 from sqlalchemy import (
@@ -38,14 +39,21 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     update,
 )
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
 from seer_env.files import FileLock
-from seer_env.pool.types import Experience, PoolFrozenError, SchemaVersionError
+from seer_env.pool.types import (
+    Experience,
+    PoolFrozenError,
+    PoolOpenError,
+    PoolReadOnlyError,
+    SchemaVersionError,
+)
 from seer_env.types import Step, Trajectory
 
 log = logging.getLogger(__name__)
@@ -159,6 +167,25 @@ def safe_url(url: str) -> str:
         return "<url>"
 
 
+def _sqlite_read_only_engine(path: str) -> Engine:
+    """An engine that only reads the SQLite file at `path` and creates no file next to it.
+
+    SQLite opens a WAL database read-only by creating its `-wal` and `-shm` files when they are
+    absent; they are absent exactly when no connection has the database open, and then the file
+    is opened as immutable (no locks, no side files). When they exist (a writer is at work) the
+    reader shares them. A file that a writer starts changing in the milliseconds of the read can
+    give an inconsistent snapshot: acceptable for `stats` and `export`, which take no lock.
+    """
+    import sqlite3
+
+    def connect():
+        immutable = "" if os.path.exists(path + "-wal") else "&immutable=1"
+        uri = "file:" + quote(path) + "?mode=ro" + immutable
+        return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+
+    return create_engine("sqlite://", creator=connect)
+
+
 def _sqlite_engine(url: URL) -> Engine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -188,22 +215,81 @@ def _sqlite_engine(url: URL) -> Engine:
 
 
 class Store:
-    """The SQL side of a pool: schema, rows, metadata."""
+    """The SQL side of a pool: schema, rows, metadata.
 
-    def __init__(self, url: str | os.PathLike | None = None):
+    read_only: open an existing pool only to read it: nothing is written and no file is created
+    (`PoolOpenError` when there is no pool at the URL); writes raise `PoolReadOnlyError`. Opened
+    for writing, an SQLite file that holds other tables but no pool is refused, never added to.
+    """
+
+    def __init__(self, url: str | os.PathLike | None = None, *, read_only: bool = False):
+        if read_only and url is None:
+            raise PoolOpenError("a read-only pool needs the URL or path of an existing pool")
         self.url = resolve_url(url)
+        self.read_only = read_only
         u = make_url(self.url)
         self.dialect = u.get_backend_name()
         self._writer_lock: FileLock | None = None
         if self.dialect == "sqlite":
-            self.engine = _sqlite_engine(u)
-            if u.database and u.database != ":memory:":
-                self._writer_lock = FileLock(u.database + ".writelock")
+            path = u.database or ""
+            if read_only:
+                if not path or path == ":memory:" or not os.path.isfile(path):
+                    raise PoolOpenError(f"no pool at {path or safe_url(self.url)}: there is no such file")
+                self.engine = _sqlite_read_only_engine(path)
+            else:
+                if path and path != ":memory:" and os.path.isdir(path):
+                    raise PoolOpenError(f"{path} is a folder, not a pool file")
+                if path and path != ":memory:" and os.path.isfile(path):
+                    # looked at read-only first: opening for writing switches the file to WAL mode
+                    probe = _sqlite_read_only_engine(path)
+                    try:
+                        self._check_database(probe)
+                    finally:
+                        probe.dispose()
+                self.engine = _sqlite_engine(u)
+                if path and path != ":memory:":
+                    self._writer_lock = FileLock(path + ".writelock")
         else:
             self.engine = create_engine(u, pool_pre_ping=True)
-        self._init_schema()
+        try:
+            self._check_database(self.engine)
+            if not read_only:
+                self._init_schema()
+            self._check_version()
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     # ---- schema -----------------------------------------------------------------------------
+    def _check_database(self, engine: Engine) -> None:
+        """Refuse what is not a pool: an unreadable or corrupt file, or an SQLite file that holds
+        other tables but no pool (a pool is never created inside someone else's database)."""
+        where = safe_url(self.url)
+        try:
+            with engine.connect() as conn:
+                tables = set(inspect(conn).get_table_names())
+        except DBAPIError as exc:
+            reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+            raise PoolOpenError(f"cannot read the pool at {where}: {reason}") from None
+        wanted = {pool_meta.name, experiences.name}
+        if self.read_only and not wanted <= tables:
+            missing = " or ".join(sorted(wanted - tables))
+            raise PoolOpenError(f"{where} is not an experience pool (it has no {missing} table)")
+        # a PostgreSQL database is often shared with other applications; an SQLite file is not
+        if self.dialect == "sqlite" and tables and not tables & wanted:
+            raise PoolOpenError(
+                f"{where} is a database of other tables ({', '.join(sorted(tables)[:3])}...), not an "
+                "experience pool; give a new file or an existing pool"
+            )
+
+    def _check_version(self) -> None:
+        version = int(self.get_meta("schema_version") or 0)
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"the pool at {safe_url(self.url)} has schema version {version}, but this seer-env only "
+                f"knows versions up to {SCHEMA_VERSION}; upgrade seer-env to open it"
+            )
+
     def _init_schema(self) -> None:
         for attempt in range(20):
             try:
@@ -224,12 +310,6 @@ class Store:
                     raise
                 log.debug("schema creation raced (%s); retrying", exc.__class__.__name__)
                 time.sleep(0.05 * (attempt + 1))
-        version = int(self.get_meta("schema_version") or 0)
-        if version > SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"the pool at {safe_url(self.url)} has schema version {version}, but this seer-env only "
-                f"knows versions up to {SCHEMA_VERSION}; upgrade seer-env to open it"
-            )
 
     @contextmanager
     def _write(self):
@@ -239,6 +319,8 @@ class Store:
         sleeps of up to 100 ms, which wastes most of the time when many processes write at once.
         The OS drops the lock when a process dies, so a killed writer never blocks the others.
         """
+        if self.read_only:
+            raise PoolReadOnlyError(f"the pool at {safe_url(self.url)} was opened read-only")
         with (
             self._writer_lock or contextlib.nullcontext(),
             self.engine.connect().execution_options(seer_write=True) as conn,

@@ -27,6 +27,14 @@ class SchemaVersionError(PoolError):
     """The pool was written by a newer seer-env whose schema this version does not know."""
 
 
+class PoolOpenError(PoolError, ValueError):
+    """The pool cannot be opened: no file at the path, not an SQLite database, not a pool."""
+
+
+class PoolReadOnlyError(PoolError):
+    """A write was attempted through a pool opened read-only."""
+
+
 class EmbedderMismatchError(PoolError):
     """The pool's stored embeddings come from another embedder than the one given."""
 

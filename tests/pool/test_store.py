@@ -142,14 +142,19 @@ def test_jsonl_roundtrip(tmp_path, mem):
     out = tmp_path / "pool.jsonl"
     assert export_jsonl(mem, out) == 12
     m2 = ExperienceMemory(tmp_path / "copy.sqlite", embedder=HashEmbedder(), namespace="toolqa")
-    assert import_jsonl(m2, out) == (12, 0)
-    assert import_jsonl(m2, out) == (0, 12)  # all duplicates now
+    first = import_jsonl(m2, out)
+    assert (first.added, first.skipped) == (12, 0)
+    again = import_jsonl(m2, out)  # all duplicates now, each reported with its line
+    assert (again.added, again.skipped) == (0, 12)
+    assert again.problems[0] == ("line 1", "already in the pool (or repeated in the file)")
     assert m2.content_hash() == mem.content_hash() or len(m2) == 12
     assert [e.content_hash for e in m2.experiences()] == [e.content_hash for e in mem.experiences()]
-    # bad lines are skipped, not fatal
+    # bad lines are skipped, not fatal, and reported with their line numbers
     bad = tmp_path / "bad.jsonl"
     bad.write_text('not json\n{"foo": 1}\n' + json.dumps(make_traj(77).to_dict()) + "\n")
-    assert import_jsonl(m2, bad) == (1, 1)
+    report = import_jsonl(m2, bad)
+    assert report.added == 1 and [where for where, _ in report.problems] == ["line 1", "line 2"]
+    assert report.problems[0][1].startswith("not JSON") and "'query'" in report.problems[1][1]
     m2.close()
 
 
@@ -181,7 +186,10 @@ def test_reference_format(tmp_path, mem):
     assert render_experience(t) == entry["full_text"]
     path = tmp_path / "library.json"
     path.write_text(json.dumps([entry, {"id": "id_10"}]))
-    assert import_reference(mem, path) == (1, 1)
+    report = import_reference(mem, path)
+    assert report.added == 1 and report.problems == [
+        ("entry 2", "not a reference entry: no 'question' field")
+    ]
     out = tmp_path / "out.json"
     assert export_reference(mem, out) == 1
     back = json.loads(out.read_text())[0]
