@@ -150,9 +150,24 @@ def solver_prompt(
     return "\n".join(parts).rstrip() + "\n"
 
 
+def strip_think(text: str) -> str:
+    """`text` without its `<think>...</think>` blocks (each `<think>` up to the next `</think>`; an
+    unclosed one stays). Two plain scans: linear in the text, where the lazy regular expression
+    rescanned to the end for every unclosed `<think>`."""
+    parts, i = [], 0
+    while (start := text.find("<think>", i)) >= 0:
+        end = text.find("</think>", start + len("<think>"))
+        if end < 0:
+            break
+        parts.append(text[i:start])
+        i = end + len("</think>")
+    parts.append(text[i:])
+    return "".join(parts)
+
+
 def clean_solver_output(text: str) -> str:
     """Drop `<think>` blocks; keep lines up to the first holding `<CALL_END>` (else the first line)."""
-    text = re.sub(r"<think>.*?</think>", "", text or "", flags=re.DOTALL).strip()
+    text = strip_think(text or "").strip()
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if CALL_END in line:
