@@ -20,6 +20,12 @@ How the known τ-bench pitfalls are handled:
 - the reward breakdown (`r_actions` from the data-hash match, which τ-bench drops for output tasks, and
   `r_outputs`/`outputs`) is in the last step's info.
 
+Actions are hostile input (docs/tool_limits.md): the action parser bounds their size; an error
+observation (a tool's `Error: ...`, `Unknown action ...`) is cut at `_MAX_ERROR_CHARS`, so no
+argument is echoed back at length; every observation is cut at `max_output_bytes` of UTF-8; and
+`calculate`, which τ-bench answers with Python's `eval` of digits and operators, refuses an
+expression whose result would be too large to compute (`9**9**9` would hold the env for minutes).
+
 `user_strategy` takes τ-bench's strategies (llm, react, verify, reflection, human) and the offline
 ones of `seer_env.envs.taubench.users` (scripted, replay; their data comes from `user_data`). The
 default is τ-bench's: an LLM user (`gpt-4o` via `openai`), which calls its model once when the env is
@@ -28,9 +34,11 @@ built and at every `reset` and `respond`; pass `user_strategy="scripted"` to pla
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,6 +66,9 @@ RESPOND_SPEC = ToolSpec(
 )
 _SUCCESS_EPS = 1e-6
 _MAX_ERROR_CHARS = 500
+MAX_OUTPUT_BYTES = 1 << 20  # default cap on one observation (UTF-8 bytes)
+CUT_NOTICE = "...[too long, cannot be fully displayed]"
+CALCULATE_MAX_BITS = 1 << 20  # largest intermediate result `calculate` may compute (about 315,000 digits)
 
 
 class UserSimulatorError(RuntimeError):
@@ -71,6 +82,62 @@ def _arg_problem(spec: ToolSpec, arguments: dict[str, Any]) -> str | None:
     if missing or extra:
         return f"missing {missing}, unexpected {extra}"
     return None
+
+
+def _bits_bound(tree: ast.AST) -> float | None:
+    """An upper bound on log2(|value| + 1) of an arithmetic expression, or None when it is not plain
+    arithmetic on numbers (τ-bench refuses those itself). Iterative: nesting depth costs no stack."""
+    bound: dict[int, float] = {}
+    stack: list[tuple[ast.AST, bool]] = [(tree.body if isinstance(tree, ast.Expression) else tree, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+                return None
+            v = node.value
+            bound[id(node)] = math.log2(abs(v) + 1) if isinstance(v, int) or math.isfinite(v) else 1024.0
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
+            if not children_done:
+                stack += [(node, True), (node.operand, False)]
+            else:
+                bound[id(node)] = bound[id(node.operand)]
+        elif isinstance(node, ast.BinOp):
+            if not children_done:
+                stack += [(node, True), (node.left, False), (node.right, False)]
+                continue
+            a, b = bound[id(node.left)], bound[id(node.right)]
+            if isinstance(node.op, (ast.Add, ast.Sub)):
+                bound[id(node)] = max(a, b) + 1
+            elif isinstance(node.op, ast.Mult):
+                bound[id(node)] = a + b
+            elif isinstance(node.op, (ast.Div, ast.FloorDiv, ast.Mod)):
+                bound[id(node)] = max(a, 1024.0)  # a true quotient is a float; floor keeps the size of a
+            elif isinstance(node.op, ast.Pow):
+                # |x ** y| < 2 ** (a * 2 ** b); a base of at most 1 in size stays small (or overflows a float)
+                bound[id(node)] = 1024.0 if a <= 1.0 else a * 2.0 ** min(b, 64.0)
+            else:
+                return None
+        else:
+            return None
+    return bound[id(tree.body if isinstance(tree, ast.Expression) else tree)]
+
+
+def calculate_too_large(expression: str) -> bool:
+    """Whether `calculate(expression)` would compute a number of more than `CALCULATE_MAX_BITS` bits."""
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False  # τ-bench's eval fails on it the same way, at once
+    bits = _bits_bound(tree)
+    return bits is not None and bits > CALCULATE_MAX_BITS
+
+
+def _cut(text: str, max_bytes: int) -> str:
+    """`text` cut to `max_bytes` of UTF-8 (on a character boundary), followed by `CUT_NOTICE`."""
+    if len(text) <= max_bytes // 4 or len(text.encode("utf-8", "surrogatepass")) <= max_bytes:
+        return text
+    head = text.encode("utf-8", "surrogatepass")[:max_bytes].decode("utf-8", "ignore")
+    return head + CUT_NOTICE
 
 
 class TauBenchEnv(gym.Env):
@@ -90,6 +157,7 @@ class TauBenchEnv(gym.Env):
         task_ids: Sequence[int | str] | None = None,
         write_tools: Sequence[str] | None = None,
         render_mode: str | None = None,
+        max_output_bytes: int = MAX_OUTPUT_BYTES,
     ):
         super().__init__()
         if max_steps < 1:
@@ -104,6 +172,7 @@ class TauBenchEnv(gym.Env):
         self.max_steps = int(max_steps)
         self.user_data = user_data
         self.render_mode = render_mode
+        self.max_output_bytes = int(max_output_bytes)
         self._wanted_ids = None if task_ids is None else [str(t) for t in task_ids]
         self._tau: Any = None
         self._hashes: list[str] = []
@@ -266,6 +335,12 @@ class TauBenchEnv(gym.Env):
             kwargs = {"content": content}
         elif spec is not None:
             bad_args = _arg_problem(spec, kwargs)
+            expression = kwargs.get("expression")
+            if call.name == "calculate" and isinstance(expression, str) and calculate_too_large(expression):
+                info["error"] = "tool_error"
+                return self._finish_step(
+                    "Error: the result of this expression is too large to compute", 0.0, False, info
+                )
 
         types = require_tau_bench("tau_bench.types")
         self._hashes = []
@@ -285,6 +360,9 @@ class TauBenchEnv(gym.Env):
             return self._finish_step(f"Error: {msg}", 0.0, False, info)
 
         observation = str(resp.observation)
+        if call.name != RESPOND and (spec is None or observation.startswith("Error")):
+            observation = _cut(observation, _MAX_ERROR_CHARS)  # errors may quote the arguments
+        observation = _cut(observation, self.max_output_bytes)
         if call.name == RESPOND:
             self._answer = kwargs["content"]
             self._transcript.append(("agent", kwargs["content"]))
