@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -431,6 +432,14 @@ def _kernel_source() -> str:
     return _kernel_src
 
 
+@functools.lru_cache(maxsize=1)
+def _kernel_filters() -> tuple[str, str]:
+    """The seccomp filters of a call, without and with fork, as the hex arguments a zygote takes."""
+    from seer_env.envs.toolqa import sandbox_kernel
+
+    return sandbox_kernel.seccomp_program(False).hex(), sandbox_kernel.seccomp_program(True).hex()
+
+
 class _Zygote:
     """One zygote: `kind` "kernel" (confines itself, then says it is ready) or "weak"."""
 
@@ -438,7 +447,7 @@ class _Zygote:
         self.kind = kind
         src = _kernel_source() if kind == "kernel" else _ZYGOTE
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-B", "-c", src],
+            [sys.executable, "-I", "-B", "-c", src, *(_kernel_filters() if kind == "kernel" else ())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -26,7 +26,8 @@ session, killed if the thread that started it ends; after opening the databases 
 `nobody` when started as root, sets no-new-privileges, rlimits (no core files, no file bytes written,
 no new processes, no more open files than it has, an address-space cap) and a seccomp filter that
 refuses sockets, process creation, exec, signals to other processes, and opening files for writing
-or creating, renaming or deleting them. `SQLWorker.hardening` lists what took effect.
+or creating, renaming or deleting them (built by the parent with `seccomp.build_program`, from
+`SECCOMP_DENIED` and `SECCOMP_OPENS`). `SQLWorker.hardening` lists what took effect.
 
 The worker side (`_serve`) uses only the standard library: this file runs as a script.
 """
@@ -150,6 +151,17 @@ def _kill(proc: subprocess.Popen, owner: int) -> None:
             f.close()
 
 
+_FILTER: str | None = None
+
+
+def _worker_filter() -> str:
+    """This machine's worker filter as hex ("" without a table), built once per process."""
+    global _FILTER
+    if _FILTER is None:
+        _FILTER = seccomp_program().hex() if sys.platform.startswith("linux") else ""
+    return _FILTER
+
+
 class SQLWorker:
     """A warm worker process over a fixed set of databases (`{schema: sqlite file}`).
 
@@ -176,7 +188,7 @@ class SQLWorker:
         )
         self._finalizer = weakref.finalize(self, _kill, self._proc, self.pid_owner)
         self._reader = _Reader(self._proc.stdout.fileno())
-        cfg = {"databases": self.databases, "memory_mb": self.memory_mb}
+        cfg = {"databases": self.databases, "memory_mb": self.memory_mb, "seccomp": _worker_filter()}
         try:
             _write_frame(self._proc.stdin.fileno(), json.dumps(cfg).encode())
             deadline = time.monotonic() + start_timeout
@@ -772,64 +784,42 @@ def _has_alias(lex: _Lexer, a: int, b: int) -> bool:
 
 # --------------------------------------------------------------------------------- worker side
 
-# seccomp: syscalls refused with EPERM, and (number, argument index of the flags) of the opens that
-# are refused when they ask to write, create or truncate.
-_AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
-_DENIED = {
-    "x86_64": [
-        41, 42, 43, 49, 50, 53, 288,  # socket connect accept bind listen socketpair accept4
-        56, 57, 58, 59, 322, 435,  # clone fork vfork execve execveat clone3
-        62, 200, 234, 424, 434,  # kill tkill tgkill pidfd_send_signal pidfd_open
-        101, 310, 311, 298, 321, 323,  # ptrace process_vm_readv/writev perf_event_open bpf userfaultfd
-        76, 82, 83, 84, 85, 86, 87, 88, 90, 91, 92, 93, 94, 133,  # truncate rename mkdir rmdir creat link
-        258, 259, 260, 263, 264, 265, 266, 268, 316, 280, 132, 235, 261,  # unlink symlink chmod chown mknod *at utime*
-        188, 189, 190, 197, 198, 199,  # setxattr lsetxattr fsetxattr removexattr ...
-        165, 166, 155, 161, 272, 308,  # mount umount2 pivot_root chroot unshare setns
-        175, 176, 313, 246, 320, 169, 167, 168,  # modules kexec reboot swapon swapoff
-        248, 249, 250, 425, 426, 427, 437, 304,  # keys io_uring openat2 open_by_handle_at
-    ],
-    "aarch64": [
-        198, 199, 200, 201, 202, 203, 242,  # socket socketpair bind listen accept connect accept4
-        220, 221, 281, 435,  # clone execve execveat clone3
-        129, 130, 131, 424, 434,  # kill tkill tgkill pidfd_send_signal pidfd_open
-        117, 270, 271, 241, 280, 282,  # ptrace process_vm_readv/writev perf_event_open bpf userfaultfd
-        45, 33, 34, 35, 36, 37, 38, 276, 52, 53, 54, 55, 88,  # truncate mknodat mkdirat unlinkat ... utimensat
-        5, 6, 7, 14, 15, 16,  # xattrs
-        40, 39, 41, 51, 97, 268,  # mount umount2 pivot_root chroot unshare setns
-        105, 106, 273, 104, 142, 224, 225,  # modules kexec reboot swapon swapoff
-        217, 218, 219, 425, 426, 427, 437, 265,  # keys io_uring openat2 open_by_handle_at
-    ],
-}  # fmt: skip
-_OPENS = {"x86_64": [(2, 1), (257, 2)], "aarch64": [(56, 2)]}  # open(path, flags), openat(dir, path, flags)
+# seccomp policy: syscalls refused with EPERM, and the opens (flags argument index) refused when they
+# ask to write, create or truncate; everything else is allowed. Built in the host
+# (`seccomp_program`), installed by the worker.
+SECCOMP_DENIED = (
+    "socket connect accept bind listen socketpair accept4 "  # network
+    "clone fork vfork execve execveat clone3 "  # processes, exec
+    "kill tkill tgkill pidfd_send_signal pidfd_open "  # signals to other processes
+    "ptrace process_vm_readv process_vm_writev perf_event_open bpf userfaultfd "
+    "truncate rename mkdir rmdir creat link unlink symlink chmod fchmod chown fchown lchown mknod "
+    "mkdirat mknodat fchownat unlinkat renameat linkat symlinkat fchmodat renameat2 utimensat utime "
+    "utimes futimesat setxattr lsetxattr fsetxattr removexattr lremovexattr fremovexattr "  # file changes
+    "mount umount2 pivot_root chroot unshare setns "
+    "init_module delete_module finit_module kexec_load kexec_file_load reboot swapon swapoff "
+    "add_key request_key keyctl io_uring_setup io_uring_enter io_uring_register openat2 open_by_handle_at"
+).split()
+SECCOMP_OPENS = {"open": 1, "openat": 2}  # open(path, flags), openat(dir, path, flags)
 _WRITE_FLAGS = 0o1 | 0o2 | 0o100 | 0o1000 | 0o2000  # O_WRONLY O_RDWR O_CREAT O_TRUNC O_APPEND
 
 
-def _seccomp_program(machine: str) -> list[tuple[int, int, int, int]]:
-    """A classic-BPF seccomp filter (code, jt, jf, k) for this machine, or [] when unsupported."""
-    if machine not in _AUDIT_ARCH:
-        return []
-    ld_abs, jeq, jset, jge, ret = 0x20, 0x15, 0x45, 0x35, 0x06
-    allow, deny, kill = 0x7FFF0000, 0x00050000 | 1, 0x80000000  # ALLOW, ERRNO(EPERM), KILL_PROCESS
-    prog = [(ld_abs, 0, 0, 4), (jeq, 1, 0, _AUDIT_ARCH[machine]), (ret, 0, 0, kill), (ld_abs, 0, 0, 0)]
-    if machine == "x86_64":  # the x32 ABI shares the arch value: refuse it
-        prog += [(jge, 0, 1, 0x40000000), (ret, 0, 0, deny)]
-    for nr in _DENIED[machine]:
-        prog += [(jeq, 0, 1, nr), (ret, 0, 0, deny)]
-    for nr, arg in _OPENS[machine]:
-        # args[i] starts at offset 16 + 8 i; its low 32 bits come first (little-endian)
-        prog += [
-            (jeq, 0, 4, nr),
-            (ld_abs, 0, 0, 16 + 8 * arg),
-            (jset, 0, 1, _WRITE_FLAGS),
-            (ret, 0, 0, deny),
-            (ret, 0, 0, allow),
-        ]
-    prog.append((ret, 0, 0, allow))
-    return prog
+def seccomp_program(machine: str | None = None) -> bytes:
+    """The worker's seccomp filter for `machine` (default: this one), b"" where there is no table."""
+    from seer_env.envs.toolqa import seccomp as bpf
+
+    machine = machine or os.uname().machine
+    if machine not in bpf.TABLES:
+        return b""
+    deny = bpf.errno(1)  # EPERM
+    rules: dict = {name: deny for name in SECCOMP_DENIED}
+    for name, arg in SECCOMP_OPENS.items():
+        rules[name] = bpf.ArgCheck(arg, (("any_bits", _WRITE_FLAGS, deny),), bpf.ALLOW)
+    return bpf.build_program(machine, rules, default=bpf.ALLOW)
 
 
-def _harden(memory_mb: int) -> list[str]:
-    """Confine this (worker) process as far as the platform allows; returns what took effect."""
+def _harden(memory_mb: int, program: bytes = b"") -> list[str]:
+    """Confine this (worker) process as far as the platform allows, `program` its seccomp filter
+    (from `seccomp_program`, built by the parent); returns what took effect."""
     import resource
 
     ctypes = None
@@ -870,22 +860,13 @@ def _harden(memory_mb: int) -> list[str]:
     if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS, needed for an unprivileged filter
         return done
     done.append("no_new_privs")
-    prog = _seccomp_program(os.uname().machine)
-    if prog:
-
-        class SockFilter(ctypes.Structure):
-            _fields_ = [
-                ("code", ctypes.c_ushort),
-                ("jt", ctypes.c_ubyte),
-                ("jf", ctypes.c_ubyte),
-                ("k", ctypes.c_uint32),
-            ]
+    if program:
+        buf = ctypes.create_string_buffer(program, len(program))
 
         class SockFprog(ctypes.Structure):
-            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(SockFilter))]
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
-        arr = (SockFilter * len(prog))(*[SockFilter(*ins) for ins in prog])
-        fprog = SockFprog(len(prog), arr)
+        fprog = SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
         if libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) == 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
             done.append("seccomp")
     return done
@@ -1040,7 +1021,7 @@ def _serve() -> int:
         con.set_progress_handler(
             lambda: 1 if state["deadline"] and time.monotonic() > state["deadline"] else 0, 10_000
         )
-        hardening = _harden(int(cfg["memory_mb"]))
+        hardening = _harden(int(cfg["memory_mb"]), bytes.fromhex(cfg.get("seccomp") or ""))
     except Exception as exc:
         _reply(stdout, {"ready": False, "error": f"{type(exc).__name__}: {exc}"[:500]})
         return 1

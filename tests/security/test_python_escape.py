@@ -97,7 +97,7 @@ def test_identity_inside_is_an_unprivileged_root_without_capabilities(hostile):
     ],
 )
 def test_dangerous_syscalls_are_refused(hostile, name, args):
-    from seer_env.envs.toolqa.sandbox_kernel import NR
+    from seer_env.envs.toolqa.seccomp import X86_64 as NR
 
     obs, _ = hostile.python(syscall_code(NR[name], *args))
     assert obs == "(-1, 1)", f"{name}: {obs}"  # -1, EPERM: refused by the filter before the kernel looks

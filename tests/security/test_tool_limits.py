@@ -170,7 +170,7 @@ _PROBE = r"""
 import json, os, socket, sys
 sys.path.insert(0, sys.argv[1])
 import sqlworker
-done = sqlworker._harden(512)
+done = sqlworker._harden(512, bytes.fromhex(sys.argv[3]))
 out = {"hardening": done}
 def attempt(name, fn):
     try:
@@ -194,7 +194,10 @@ def test_worker_confinement_refuses_network_writes_processes(tmp_path):
     target = tmp_path / "victim.txt"
     target.write_text("keep")
     proc = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", _PROBE, str(Path(sqlworker.__file__).parent), str(target)],
+        [
+            sys.executable, "-I", "-S", "-c", _PROBE, str(Path(sqlworker.__file__).parent), str(target),
+            sqlworker.seccomp_program().hex(),
+        ],  # fmt: skip
         capture_output=True,
         timeout=60,
         env={},
