@@ -443,6 +443,32 @@ def confine_zygote() -> int:
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
+def isolate_from_files_and_network() -> None:
+    """For a process that has opened everything it will read (SQLInterpreter's worker loads this file
+    by path and calls it): new mount, network, IPC and UTS namespaces, with a user namespace mapping
+    only its own ids when it is not root, and an empty read-only root, so no path reaches the host's
+    files (corpus, question files, /proc, home folders) and there is no network. Descriptors already
+    open stay usable. Raises OSError when the kernel refuses; the process is then unchanged in
+    what it can reach."""
+    uid, gid = os.geteuid(), os.getegid()
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+    proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        unshare(flags if uid == 0 else flags | CLONE_NEWUSER)
+        if uid != 0:
+            _step("map ids", _write_id_maps, proc, uid, gid, uid)
+    finally:
+        os.close(proc)
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    new_root = next(d for d in ("/tmp", "/mnt", "/var/tmp", "/dev") if os.path.isdir(d))
+    mount("empty-root", new_root, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=4,mode=0555")
+    os.chdir(new_root)
+    _pivot_root(".", ".")
+    _check(_libc().umount2(b".", MNT_DETACH), "detach the host's tree")
+    os.chdir("/")
+    mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+
 # ------------------------------------------------------------------------------ one call (child)
 
 

@@ -22,8 +22,10 @@ What a query can do in the worker:
   rewritten query meets the same authorizer and limits.
 
 The worker process itself (Linux): a fresh `python -I -S -B` with an empty environment, its own
-session, killed if the thread that started it ends; after opening the databases it drops to
-`nobody` when started as root, sets no-new-privileges, rlimits (no core files, no file bytes written,
+session, killed if the thread that started it ends; after opening the databases it moves into new
+mount, network, IPC and UTS namespaces with an empty read-only root (no path reaches the host's
+files, no network; `sandbox_kernel.isolate_from_files_and_network`), drops to `nobody` when started
+as root, sets no-new-privileges, rlimits (no core files, no file bytes written,
 no new processes, no more open files than it has, an address-space cap) and a seccomp filter that
 refuses sockets, process creation, exec, signals to other processes, and opening files for writing
 or creating, renaming or deleting them (built by the parent with `seccomp.build_program`, from
@@ -817,6 +819,27 @@ def seccomp_program(machine: str | None = None) -> bytes:
     return bpf.build_program(machine, rules, default=bpf.ALLOW)
 
 
+def _isolate() -> bool:
+    """Namespaces with an empty root and no network (`sandbox_kernel.isolate_from_files_and_network`,
+    loaded from its file: this one runs as a script), once the databases are open. False where the
+    kernel (or this architecture) does not allow it: the rest of the confinement still holds."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox_kernel.py")
+    try:
+        spec = importlib.util.spec_from_file_location("seer_sandbox_kernel", path)
+        kernel = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(kernel)
+        if not kernel.supported_machine():
+            return False
+        kernel.isolate_from_files_and_network()
+    except (OSError, ImportError, AttributeError, StopIteration):
+        return False
+    return True
+
+
 def _harden(memory_mb: int, program: bytes = b"") -> list[str]:
     """Confine this (worker) process as far as the platform allows, `program` its seccomp filter
     (from `seccomp_program`, built by the parent); returns what took effect."""
@@ -826,6 +849,12 @@ def _harden(memory_mb: int, program: bytes = b"") -> list[str]:
     if sys.platform.startswith("linux"):
         import ctypes  # before the limits below: imports need to open files
     done = []
+    try:
+        top_fd = max(int(fd) for fd in os.listdir("/proc/self/fd"))
+    except (ValueError, OSError):
+        top_fd = -1
+    if _isolate():
+        done.append("namespaces")
     for name, value in (("RLIMIT_CORE", 0), ("RLIMIT_FSIZE", 0), ("RLIMIT_NPROC", 0)):
         try:
             resource.setrlimit(getattr(resource, name), (value, value))
@@ -839,8 +868,9 @@ def _harden(memory_mb: int, program: bytes = b"") -> list[str]:
     except (ValueError, OSError):
         pass
     try:
-        top = max(int(fd) for fd in os.listdir("/proc/self/fd"))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (top + 1, top + 1))
+        if top_fd < 0:
+            raise ValueError("no /proc")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (top_fd + 1, top_fd + 1))
         done.append("rlimit_nofile")
     except (ValueError, OSError):
         pass

@@ -178,6 +178,8 @@ def attempt(name, fn):
         out[name] = "allowed"
     except OSError as exc:
         out[name] = exc.errno
+out["root"] = os.listdir("/")
+attempt("read_by_path", lambda: open(sys.argv[2]).read())
 attempt("socket", lambda: socket.socket())
 attempt("open_for_write", lambda: os.open(sys.argv[2], os.O_WRONLY))
 attempt("create", lambda: os.open(sys.argv[2] + ".new", os.O_WRONLY | os.O_CREAT, 0o644))
@@ -190,12 +192,18 @@ os.write(1, json.dumps(out).encode())
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="seccomp and /proc are Linux's")
-def test_worker_confinement_refuses_network_writes_processes(tmp_path):
+def test_worker_confinement_refuses_files_network_writes_processes(tmp_path):
     target = tmp_path / "victim.txt"
     target.write_text("keep")
     proc = subprocess.run(
         [
-            sys.executable, "-I", "-S", "-c", _PROBE, str(Path(sqlworker.__file__).parent), str(target),
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            _PROBE,
+            str(Path(sqlworker.__file__).parent),
+            str(target),
             sqlworker.seccomp_program().hex(),
         ],  # fmt: skip
         capture_output=True,
@@ -204,7 +212,18 @@ def test_worker_confinement_refuses_network_writes_processes(tmp_path):
     )
     out = json.loads(proc.stdout)
     assert "seccomp" in out["hardening"] and "no_new_privs" in out["hardening"], out
-    for what in ("socket", "open_for_write", "create", "unlink", "fork", "kill_parent", "exec"):
+    # an empty root: no path reaches the host's files (the question files, say), and no network
+    assert "namespaces" in out["hardening"] and out["root"] == [], out
+    for what in (
+        "read_by_path",
+        "socket",
+        "open_for_write",
+        "create",
+        "unlink",
+        "fork",
+        "kill_parent",
+        "exec",
+    ):
         assert out[what] != "allowed", (what, out)
     assert target.read_text() == "keep" and not Path(str(target) + ".new").exists()
 
