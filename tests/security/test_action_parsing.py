@@ -180,7 +180,8 @@ def test_labels_and_tags_still_parse_as_before():
     }
 
 
-# Every regular expression that sees action text in the environments, with why it cannot backtrack.
+# Every regular expression that sees action text in the environments (or model output in the
+# policies), with why it cannot backtrack.
 # A new one fails `test_regexes_on_the_action_path_cannot_backtrack` until it is reviewed here.
 REVIEWED_PATTERNS = {
     "action": "a literal",
@@ -188,16 +189,18 @@ REVIEWED_PATTERNS = {
     r"\b(flights|coffee|airbnb|yelp)\b": "alternatives of literals, no quantifier",
     r"\b(a|an|the|usd)\b": "alternatives of literals, no quantifier",
     r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+": "findall: each quantifier ends at the first character it cannot take",
+    r"\[([^\[\]]+)\]": "model output (intent labels): one quantifier over a class that excludes both brackets",
 }
 
 
 def test_regexes_on_the_action_path_cannot_backtrack():
     import re
 
-    from seer_env import actions
+    from seer_env import actions, llm
+    from seer_env.agents import prompts
     from seer_env.envs.toolqa import scoring
 
-    modules = [actions, toolqa_env, toolqa_tools, scoring]
+    modules = [actions, toolqa_env, toolqa_tools, scoring, prompts, llm]
     try:
         from seer_env.envs.taubench import env as tau_env
 

@@ -313,7 +313,16 @@ def test_worker_confinement_took_effect(env):
     env.reset(options={"task_id": "easy-coffee-0000"})
     env.step("SQLInterpreter[SELECT 1]")
     hardening = env.unwrapped._toolkit._sql._worker.hardening
-    for measure in ("rlimit_fsize", "rlimit_nproc", "rlimit_as", "rlimit_nofile", "no_new_privs", "seccomp"):
+    measures = (
+        "namespaces",
+        "rlimit_fsize",
+        "rlimit_nproc",
+        "rlimit_as",
+        "rlimit_nofile",
+        "no_new_privs",
+        "seccomp",
+    )
+    for measure in measures:
         assert measure in hardening, hardening
 
 

@@ -3,6 +3,7 @@ built, and the SQL worker's confinement refuses what SQL must never do (checked 
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 
 from seer_env.envs.toolqa import corpus, sqlworker
 from seer_env.envs.toolqa.tools import CUT_SUFFIX, MSG_PREPARING, ToolQAToolkit
+from tests.security.conftest import data_hashes, leftover_processes
 from tests.security.tool_attacks import SLACK, descendants
 from tests.toolqa.fixture import AGENDA, build_fixture, hash_embedder
 
@@ -25,6 +27,20 @@ LIMIT = 1.0
 @pytest.fixture(scope="module")
 def root(tmp_path_factory) -> Path:
     return build_fixture(tmp_path_factory.mktemp("toolqa-limits"))
+
+
+@pytest.fixture(autouse=True)
+def untouched(request):
+    """After each test: the corpus and question files byte-identical and no process left below this
+    one but idle sandbox zygotes (background loads are threads; SQL workers end with their toolkit)."""
+    root = request.getfixturevalue("root") if "root" in request.fixturenames else None
+    hashes = data_hashes(root) if root is not None else None
+    before = set(descendants())
+    yield
+    if hashes is not None:
+        assert data_hashes(root) == hashes, "a corpus or question file changed"
+    gc.collect()  # toolkits a test did not close end their SQL workers when collected
+    assert leftover_processes(allowed=before) == [], "a process was left running"
 
 
 def _timed(kit: ToolQAToolkit, name: str, argument: str):

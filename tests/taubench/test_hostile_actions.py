@@ -6,6 +6,7 @@ still answering the next action."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -17,11 +18,27 @@ LIMIT_S = 5.0  # what one answer may take on a busy 2-core machine
 BIG = "A" * 2_000_000
 
 
+def _children() -> set[int]:
+    me = str(os.getpid())
+    out = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[1] == me:
+                    out.add(int(pid))
+        except (OSError, IndexError):
+            pass
+    return out
+
+
 def _step(env, action):
+    """One hostile step: answered in time, reward 0, the episode on, and no process started."""
+    before = _children()
     t0 = time.monotonic()
     obs, reward, terminated, truncated, info = env.step(action)
     assert time.monotonic() - t0 < LIMIT_S
     assert isinstance(obs, str) and reward == 0.0 and not terminated and not truncated
+    assert _children() <= before
     return obs, info
 
 
