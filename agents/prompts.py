@@ -177,17 +177,19 @@ def clean_solver_output(text: str) -> str:
     return lines[0].strip() if lines else ""
 
 
-_STEP_LABEL = re.compile(r"^\s*(?:thought|step)\s*\d*\s*:\s*", re.IGNORECASE)
+# one quantifier between the word and the colon (`\s*\d*\s*` would try every split of a long run of
+# spaces: quadratic on model output such as "Thought" and 60,000 spaces)
+_STEP_LABEL = re.compile(r"\s*(?:thought|step)[\s\d]*:\s*", re.IGNORECASE)
 
 
 def strip_step_label(text: str | None) -> str:
-    """A thought without the `Thought 3:` / `Step 3:` label a model may repeat from the prompt."""
+    """A thought without the `Thought 3:` / `Step 3:` labels a model may repeat from the prompt
+    (matched where the last one ended, so many labels cost no copies of the rest)."""
     text = (text or "").strip()
-    while True:
-        m = _STEP_LABEL.match(text)
-        if m is None or not m.end():
-            return text
-        text = text[m.end() :].strip()
+    pos = 0
+    while (m := _STEP_LABEL.match(text, pos)) is not None and m.end() > pos:
+        pos = m.end()
+    return text[pos:].strip()
 
 
 # ReAct's text-mode stop sequences: zero-shot stops before an observation the model would invent;

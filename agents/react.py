@@ -432,12 +432,18 @@ class ReactFewShotPolicy(ReactPolicy):
             [{"role": "user", "content": f"{prompt} {thought}\nAction {n}:"}], **opts
         )
         self._count(resp)
-        line = re.sub(r"^\s*action\s*\d*\s*:\s*", "", _first_line(resp.content), flags=re.IGNORECASE)
+        line = _first_line(resp.content)
+        label = _ACTION_LABEL.match(line)
+        line = line[label.end() :] if label else line
         try:
             call, _ = parse_action_with_thought(line, self.tools)
         except ActionParseError:
             call = ToolCall("", {}, raw=line)
         return self._finish_action(call, thought)
+
+
+# `Action 3:` before a call; one quantifier between the word and the colon, so linear on any reply
+_ACTION_LABEL = re.compile(r"\s*action[\s\d]*:\s*", re.IGNORECASE)
 
 
 def _first_line(text: str | None) -> str:

@@ -190,17 +190,20 @@ REVIEWED_PATTERNS = {
     r"\b(a|an|the|usd)\b": "alternatives of literals, no quantifier",
     r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+": "findall: each quantifier ends at the first character it cannot take",
     r"\[([^\[\]]+)\]": "model output (intent labels): one quantifier over a class that excludes both brackets",
+    r"\s*(?:thought|step)[\s\d]*:\s*": "model output: matched at one position; one class up to a literal colon",
+    r"\s*action[\s\d]*:\s*": "model output: matched at one position; one class up to a literal colon",
+    r"\[\s*(no\s*match|match)\s*\]": "judge replies: each \\s* runs up to a literal it cannot take; no two overlap",
 }
 
 
 def test_regexes_on_the_action_path_cannot_backtrack():
     import re
 
-    from seer_env import actions, llm
-    from seer_env.agents import prompts
+    from seer_env import actions, judge, llm
+    from seer_env.agents import prompts, react
     from seer_env.envs.toolqa import scoring
 
-    modules = [actions, toolqa_env, toolqa_tools, scoring, prompts, llm]
+    modules = [actions, toolqa_env, toolqa_tools, scoring, prompts, react, llm, judge]
     try:
         from seer_env.envs.taubench import env as tau_env
 
