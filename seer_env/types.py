@@ -84,6 +84,9 @@ class ToolSpec:
         params = fn.get("parameters") or {"type": "object", "properties": {}, "required": []}
         return cls(fn["name"], fn.get("description", ""), params)
 
+    def __hash__(self) -> int:  # parameters is a dict, so hash its JSON form
+        return hash((self.name, self.description, json.dumps(self.parameters, sort_keys=True)))
+
 
 def tool_specs_from_schemas(schemas: list[Any] | None) -> list[ToolSpec]:
     """`ToolSpec`s from function-calling schemas (an env's `info["tools"]`), skipping malformed entries."""
@@ -93,9 +96,6 @@ def tool_specs_from_schemas(schemas: list[Any] | None) -> list[ToolSpec]:
         if isinstance(fn, dict) and fn.get("name"):
             specs.append(ToolSpec.from_openai(fn))
     return specs
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.description, json.dumps(self.parameters, sort_keys=True)))
 
 
 @dataclass

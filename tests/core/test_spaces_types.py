@@ -1,4 +1,5 @@
 import dataclasses
+import json
 import pickle
 
 import gymnasium as gym
@@ -97,3 +98,12 @@ def test_signature_and_openai_form():
 def test_space_needs_tools(bad):
     with pytest.raises(ValueError):
         ToolCallSpace(bad)
+
+
+def test_tool_specs_hash_by_content():
+    """A ToolSpec holds a dict, so its hash must come from its content (sets and dict keys of specs)."""
+    params = {"type": "object", "properties": {"DBName": {"type": "string"}}, "required": ["DBName"]}
+    a = ToolSpec("LoadDB", "load a table", params)
+    b = ToolSpec("LoadDB", "load a table", json.loads(json.dumps(params)))
+    assert hash(a) == hash(b)
+    assert len({a, b, ToolSpec("LoadDB", "another description", params)}) == 2
