@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -72,21 +73,33 @@ def test_sigkill_mid_batch_postgres(pg_url, tmp_path):
 
 
 async def test_arecall_keeps_the_loop_responsive(tmp_path):
+    """Recall runs in a worker thread, never on the event loop, and the loop keeps ticking meanwhile.
+
+    Checked by where the work runs and by the loop making progress, not by wall-clock limits (a busy
+    machine makes any latency bound flaky)."""
     mem = ExperienceMemory(tmp_path / "a.sqlite", embedder=HashEmbedder(dim=384))
     mem.add_many([make_traj(i) for i in range(3000)])
     trajs = [make_traj(i) for i in range(200)]
-    lateness: list[float] = []
+    loop_thread = threading.get_ident()
+    recall_threads: list[int] = []
+    sync_recall = mem.recall
+
+    def recording_recall(*args, **kwargs):
+        recall_threads.append(threading.get_ident())
+        return sync_recall(*args, **kwargs)
+
+    mem.recall = recording_recall
+    ticks = 0
     stop = asyncio.Event()
 
     async def heartbeat():
-        loop = asyncio.get_running_loop()
+        nonlocal ticks
         while not stop.is_set():
-            t0 = loop.time()
-            await asyncio.sleep(0.01)
-            lateness.append(loop.time() - t0 - 0.01)
+            await asyncio.sleep(0.001)
+            ticks += 1
 
     hb = asyncio.create_task(heartbeat())
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0)
     results = await asyncio.gather(
         *[
             mem.arecall(
@@ -104,8 +117,8 @@ async def test_arecall_keeps_the_loop_responsive(tmp_path):
     assert len(results) == 200 and all(len(r) == 4 for r in results)
     # goal recalls of a stored question find it first
     assert all(results[i][0].experience.query == trajs[i].query for i in range(0, 200, 3))
-    assert len(lateness) >= 3
-    assert max(lateness) < 0.050, f"a heartbeat tick was {max(lateness) * 1000:.1f} ms late"
+    assert len(recall_threads) == 200 and loop_thread not in recall_threads
+    assert ticks >= 3, "the event loop did not run while recalls were in flight"
     # async adds, too
     assert await mem.aadd(make_traj(5000)) is True
     assert await mem.aadd(make_traj(5000)) is False
