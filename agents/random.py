@@ -41,11 +41,12 @@ class RandomPolicy(Policy):
         return self._space
 
     def reset(self, *, seed: int | None = None, info: dict[str, Any] | None = None) -> None:
-        if seed is not None:
-            self._rng = np.random.default_rng(seed)
         space = self._ensure_space(info) if (info or self._space is not None) else None
-        if space is not None and seed is not None:
-            space.seed(int(self._rng.integers(2**31)))
+        if seed is not None:
+            # the episode's draws depend on its seed alone, not on what this instance played before
+            self._rng = np.random.default_rng(seed)
+            if space is not None:
+                space.seed(int(self._rng.integers(2**31)))
 
     def sample(self, info: dict[str, Any] | None = None) -> ToolCall:
         return self._ensure_space(info).sample()

@@ -63,6 +63,23 @@ def memory(tmp_path, hash_embedder):
     mem.close()
 
 
+async def test_random_policy_draws_depend_on_the_episode_seed_only():
+    """A reused instance draws what a fresh one draws for the same seed (so records do not depend on
+    which instance the runner handed out, i.e. on concurrency)."""
+    env = gym.make(TINY, disable_env_checker=True)
+    _, info = env.reset(options={"task_id": env.unwrapped.task_ids[0]})
+
+    async def actions(policy, seed):
+        policy.reset(seed=seed, info=info)
+        return [await policy.act("", info) for _ in range(5)]
+
+    fresh = await actions(make_policy("random"), 7)
+    reused = make_policy("random")
+    await actions(reused, 3)
+    assert await actions(reused, 7) == fresh
+    assert await actions(reused, 8) != fresh
+
+
 def test_parse_intent_takes_last_valid_label():
     labels = ["flight", "coffee"]
     assert parse_intent("maybe [coffee] but really [flight]", labels) == "flight"
