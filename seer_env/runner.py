@@ -1,9 +1,10 @@
 """The async runner: policies × envs × tasks × trials, concurrently, recorded episode by episode.
 
-- Bounded concurrency (an asyncio semaphore). Env construction, `reset` and `step` run in worker
-  threads, so a slow tool never blocks LLM calls. Each concurrent episode has an env instance and a
+- Bounded concurrency (an asyncio semaphore). Each concurrent episode has an env instance and a
   policy instance of its own, reused between episodes (`seer_env.instances`); instances of one policy
-  share their LLM client and experience pool.
+  share their LLM client and experience pool. Policies run in this event loop; where envs live is the
+  executor's choice (`seer_env.executor`): in this process with `reset` and `step` in worker threads,
+  so a slow tool never blocks LLM calls (`local`), or in Ray actors (`ray`).
 - One line per finished episode in `results.jsonl` (an `EpisodeRecord`), written, flushed and fsync'd
   when the episode ends; `manifest.json` holds the config, package versions, models and pool hashes.
 - Resume: episodes already in `results.jsonl` (key = env, policy, task, trial) are skipped.
@@ -36,11 +37,12 @@ from pathlib import Path
 from typing import Any
 
 from seer_env.accumulation import Accumulation
-from seer_env.episode import EpisodeOutcome, episode_trajectory, episode_usage, error_of, play_episode
+from seer_env.episode import EpisodeOutcome, episode_trajectory, episode_usage, error_of
+from seer_env.executor import EnvDescription, Executor, make_executor
 from seer_env.files import ClaimedLock, LockHeldError, claim_lock, describe_owner
 from seer_env.instances import InstanceCache
 from seer_env.llm import usage_scope
-from seer_env.policy import EnvInfo, Policy, env_info_of
+from seer_env.policy import Policy
 from seer_env.records import (
     EVENTS_FILE,
     LOCK_FILE,
@@ -176,6 +178,8 @@ class Runner:
     on_plan(planned, skipped): called once the plan is known. out_lock: the lock on `out` when the
     caller claimed it already (`claim_out_folder`); otherwise `run` claims it, and raises
     `OutFolderError` if another run holds the folder.
+    executor: where envs live: "local" (default), "ray", or an `Executor`; executor_options go to
+    its constructor (ray: address, env_cpus, retries; see `seer_env.ray_executor`).
     """
 
     def __init__(
@@ -198,6 +202,8 @@ class Runner:
         on_plan: Callable[[int, int], None] | None = None,
         fsync: bool = True,
         out_lock: ClaimedLock | None = None,
+        executor: str | Executor | None = None,
+        executor_options: dict[str, Any] | None = None,
     ):
         if not envs or not policies:
             raise ValueError("need at least one env and one policy")
@@ -220,9 +226,8 @@ class Runner:
         self._executor: ThreadPoolExecutor | None = None
         self._writer: ThreadPoolExecutor | None = None
         self._results: ResultsFile | None = None
-        self._env_cache: dict[str, InstanceCache] = {}
-        self._env_locks: dict[str, asyncio.Lock] = {}
-        self._env_info: dict[str, EnvInfo] = {}
+        self.executor = make_executor(executor, **dict(executor_options or {}))
+        self._env_specs: dict[str, EnvDescription] = {}
         self._policy_cache: dict[tuple[str, str], InstanceCache] = {}
         self.accumulation: Accumulation | None = None  # set when the run starts
         self.counts: dict[str, Any] = {}
@@ -241,24 +246,9 @@ class Runner:
                 return dict(self.env_kwargs[key])
         return {}
 
-    def _make_env_sync(self, env_id: str) -> Any:
-        import gymnasium as gym
-
-        import seer_env  # noqa: F401  (registers the ids)
-
-        return gym.make(gym_id_of(env_id), disable_env_checker=True, **self.env_kwargs_for(env_id))
-
-    async def _new_env(self, env_id: str) -> Any:
-        # the first instance is built alone (it may generate or cache data other instances reuse)
-        if env_id not in self.task_lists:
-            async with self._env_locks.setdefault(env_id, asyncio.Lock()):
-                return await self._in_thread(self._make_env_sync, env_id)
-        return await self._in_thread(self._make_env_sync, env_id)
-
-    def _envs(self, env_id: str) -> InstanceCache:
-        if env_id not in self._env_cache:
-            self._env_cache[env_id] = InstanceCache(lambda: self._new_env(env_id))
-        return self._env_cache[env_id]
+    def env_args(self, env_id: str) -> tuple[str, dict[str, Any]]:
+        """How an env of this label is built: its gym id and the kwargs for `gymnasium.make`."""
+        return gym_id_of(env_id), self.env_kwargs_for(env_id)
 
     def _policies(self, label: str, env_id: str) -> InstanceCache:
         key = (label, env_id)
@@ -267,7 +257,8 @@ class Runner:
 
             async def build() -> Policy:
                 policy = entry.factory(env_id)
-                policy.prepare(self._env_info.get(env_id, {}))
+                spec = self._env_specs.get(env_id)
+                policy.prepare(spec.info if spec is not None else {})
                 return policy
 
             self._policy_cache[key] = InstanceCache(build)
@@ -277,16 +268,14 @@ class Runner:
     async def build_plan(self) -> list[EpisodeSpec]:
         """Every episode to play, policies interleaved so that all of them progress together."""
         for env_id in self.envs:
-            env = await self._new_env(env_id)
-            self._env_info[env_id] = env_info_of(env)
+            self._env_specs[env_id] = spec = await self.executor.describe(env_id)
             self.task_lists[env_id] = select_tasks(
-                list(env.unwrapped.task_ids),
+                spec.task_ids,
                 self.tasks,
                 self.episodes,
                 seed=stable_seed(self.seed, env_id),
                 shuffle=self.shuffle,
             )
-            self._envs(env_id).release(env)
         seqs = {label: self._sequence(label) for label in self.policies}
         longest = max(len(s) for s in seqs.values())
         self.plan = [
@@ -317,30 +306,20 @@ class Runner:
             "task_id": spec.task_id,
             **({"reveal_gold": True} if entry.needs_gold else {}),
         }
-        envs = self._envs(spec.env_id)
         t_start, t0 = time.time(), time.perf_counter()
-        env = policy = None
+        policy = None
         out = EpisodeOutcome()
         with usage_scope() as usage:
             try:
-                env = await envs.acquire()
                 policy = await self._policies(spec.policy, spec.env_id).acquire()
-                out = await play_episode(
-                    env,
-                    policy,
-                    seed=seed,
-                    options=options,
-                    max_steps=self.max_steps,
-                    in_thread=self._in_thread,
+                # the one place an episode is dispatched: the executor hosts the env
+                out = await self.executor.play(
+                    spec.env_id, policy, seed=seed, options=options, max_steps=self.max_steps
                 )
             except asyncio.CancelledError:
-                env = None  # interrupted mid-episode: do not reuse it
                 raise
             except Exception as exc:
                 out.error = error_of(exc)
-            finally:
-                if env is not None and not out.env_broken:
-                    envs.release(env)
             traj = episode_trajectory(spec.env_id, spec.task_id, out, policy)
             usage_d = episode_usage(usage.to_dict(), policy)
         timings = {
@@ -441,9 +420,12 @@ class Runner:
         # the cyclic collector, whose full passes over it stalled every episode for ~0.3 s at a time.
         gc.freeze()
         try:
+            await self.executor.open(self.env_args, self._in_thread)
             return await self._run()
         finally:
             gc.unfreeze()
+            with contextlib.suppress(Exception):
+                await self.executor.close()
             self._writer.shutdown(wait=True)  # every record handed to the writer reaches the disk
             if self._results is not None:
                 self._results.close()
@@ -516,6 +498,9 @@ class Runner:
             "models": sorted({e.model for e in self.policies.values() if e.model}),
             "tasks": {env: len(t) for env, t in self.task_lists.items()},
             "planned_episodes": len(self.plan),
+            "executor": self.executor.facts(),
+            # what `seer-env export` needs to render episodes as chat: each env's info and tools
+            "env_specs": {env: {"info": d.info, "tools": d.tools} for env, d in self._env_specs.items()},
         }
         write_manifest(self.manifest_path, body, status, extra)
 
