@@ -9,7 +9,7 @@ OUT ?= runs/demo
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-# CPU torch first, then the project with its dev extra (which keeps the torch already installed).
+# CPU torch first, then the project with its dev and ray extras (which keep the torch already installed).
 # On Linux a plain `pip install torch` from PyPI is the CUDA build (several GB of nvidia-* wheels);
 # the CPU build is `torch==X+cpu`, taken from the sources pip is configured with (a local wheel or
 # index) when they have it, else from PyTorch's CPU index, where every wheel is a CPU build (the
@@ -26,7 +26,7 @@ endif
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(TORCH_INSTALL)
-	$(BIN)/pip install -e ".[dev]"
+	$(BIN)/pip install -e ".[dev,ray]"
 	touch $@
 
 install: $(VENV)/.installed

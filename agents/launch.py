@@ -241,6 +241,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         "--env-kwargs", default=None, help='JSON object passed to gymnasium.make, e.g. {"scale": "small"}'
     )
     p.add_argument("--no-progress", action="store_true")
+    _add_executor_arguments(p)
     _add_llm_arguments(p)
     _add_seer_arguments(p)
     _add_reference_arguments(p)
@@ -271,6 +272,36 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         default="0,1,2",
         help="seeds of the shuffled-batch runs behind the improvement curve (comma separated; '' for none)",
     )
+
+
+def _add_executor_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("where envs run")
+    g.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local: env copies in this process (default); ray: one Ray actor per env copy, placed by "
+        'Ray (needs pip install "seer-env[ray]"; docs/scaling.md)',
+    )
+    g.add_argument(
+        "--ray-address",
+        default=None,
+        help="the Ray cluster: auto (the one running on this machine), ray://HOST:10001 (Ray Client), or "
+        "HOST:PORT; default: RAY_ADDRESS, else a local Ray started for the run",
+    )
+    g.add_argument(
+        "--ray-env-cpus",
+        type=float,
+        default=0.0,
+        help="CPUs each env actor reserves (default 0; 1 spreads CPU-heavy envs by free CPUs)",
+    )
+
+
+def executor_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The executor options of the run parser (none for the local executor)."""
+    if getattr(args, "executor", "local") != "ray":
+        return {}
+    return {"address": args.ray_address, "env_cpus": args.ray_env_cpus}
 
 
 def _add_llm_arguments(p: argparse.ArgumentParser) -> None:
@@ -525,37 +556,43 @@ def play(
     from seer_env.runner import OutFolderError, Runner
 
     console = Console(stderr=True)
+    if judge is not None and getattr(args, "executor", "local") == "ray":
+        # the env calls the judge on this process's event loop, which an env in a Ray actor cannot reach
+        console.print("[red]error[/red]: --scorer judge needs --executor local", soft_wrap=True)
+        return 2
     progress = Progress(enabled=not args.no_progress)
-    runner = Runner(
-        envs,
-        entries,
-        out,
-        tasks=args.tasks,
-        episodes=args.episodes,
-        trials=args.trials,
-        concurrency=args.concurrency,
-        seed=args.seed,
-        shuffle=shuffle,
-        accumulate=accumulate,
-        env_kwargs=env_kwargs,
-        max_steps=args.max_steps or SAFETY_STEP_CAP,
-        config=config,
-        on_record=progress.update,
-        on_plan=progress.start,
-        out_lock=out_lock,
-    )
-
-    async def main() -> dict[str, Any]:
-        if judge is not None:
-            judge.bind_loop(asyncio.get_running_loop())
-        try:
-            return await runner.run()
-        finally:
-            if judge is not None:
-                judge.bind_loop(None)
-                _write_judge_summary(out, judge)
-
     try:
+        runner = Runner(
+            envs,
+            entries,
+            out,
+            tasks=args.tasks,
+            episodes=args.episodes,
+            trials=args.trials,
+            concurrency=args.concurrency,
+            seed=args.seed,
+            shuffle=shuffle,
+            accumulate=accumulate,
+            env_kwargs=env_kwargs,
+            max_steps=args.max_steps or SAFETY_STEP_CAP,
+            config=config,
+            on_record=progress.update,
+            on_plan=progress.start,
+            out_lock=out_lock,
+            executor=getattr(args, "executor", "local"),
+            executor_options=executor_options_from_args(args),
+        )
+
+        async def main() -> dict[str, Any]:
+            if judge is not None:
+                judge.bind_loop(asyncio.get_running_loop())
+            try:
+                return await runner.run()
+            finally:
+                if judge is not None:
+                    judge.bind_loop(None)
+                    _write_judge_summary(out, judge)
+
         return asyncio.run(main())
     except KeyboardInterrupt:
         progress.stop()

@@ -1,0 +1,203 @@
+"""`--executor ray` on a local Ray (started once for the module, on loopback): the same records as the
+local executor, a lost worker costs nothing, a killed driver resumes, and the shared PostgreSQL pool
+grows by exactly the successes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from seer_env.agents.launch import build_policy_entries
+from seer_env.records import MANIFEST_FILE, RESULTS_FILE, read_episodes
+from seer_env.runner import Runner
+from tests.ray.helpers import ENV, ENV_KWARGS, slow_oracle
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def play(out: Path, executor: str, entries, **kw):
+    runner = Runner([ENV], entries, out, executor=executor, **kw)
+    counts = asyncio.run(runner.run())
+    return read_episodes(out / RESULTS_FILE), counts, runner
+
+
+def facts(rec) -> tuple:
+    """What must not depend on where the env ran: the episode's key, its outcome and every action.
+    (Not every observation: a retrieval tool answers "still being prepared" while its index builds,
+    which depends on timing in any executor.)"""
+    steps = tuple(
+        (s.action.name, json.dumps(s.action.arguments, sort_keys=True)) for s in rec.trajectory.steps
+    )
+    return (rec.policy, rec.task_id, rec.trial, rec.success, rec.reward, rec.n_steps, rec.error, steps)
+
+
+def test_same_records_as_the_local_executor(ray_cluster, tmp_path):
+    kw = {"episodes": 4, "trials": 2, "concurrency": 4, "seed": 3, "max_steps": 8, "env_kwargs": ENV_KWARGS}
+    local, _, _ = play(
+        tmp_path / "local", "local", build_policy_entries(["random", "oracle"], out=tmp_path), **kw
+    )
+    remote, counts, runner = play(
+        tmp_path / "ray", "ray", build_policy_entries(["random", "oracle"], out=tmp_path), **kw
+    )
+    assert counts["done"] == len(remote) == len(local) == 16
+    assert sorted(map(facts, remote)) == sorted(map(facts, local))
+    assert sum(r.success for r in remote if r.policy == "oracle") >= 4  # the env really ran in the actors
+    assert any(r.n_steps > 1 for r in remote if r.policy == "random")
+    manifest = json.loads((tmp_path / "ray" / MANIFEST_FILE).read_text())
+    assert manifest["executor"]["name"] == "ray"
+    assert 1 <= manifest["executor"]["actors_started"] <= 4  # one per concurrent env copy, reused
+    # what export needs: the env's answer tool and its tools' schemas
+    spec = manifest["env_specs"][ENV]
+    assert spec["info"]["answer_tool"] == "Finish"
+    assert "LoadDB" in {t["function"]["name"] for t in spec["tools"]}
+
+
+def test_a_killed_actor_costs_no_episode(ray_cluster, tmp_path):
+    import ray
+
+    killed: list[int] = []
+    seen = [0]
+
+    def kill_one(record: dict) -> None:
+        # after the 2nd and the 5th record, end a worker that has an episode in flight
+        seen[0] += 1
+        done = seen[0]
+        if done in (2, 5) and runner.executor.busy_actors():
+            actor = runner.executor.busy_actors()[0]
+            if not killed:
+                ray.kill(actor, no_restart=True)  # as `ray.kill` or a lost node would
+            else:
+                pid = ray.get(actor.pid.remote(), timeout=30)
+                os.kill(pid, signal.SIGKILL)  # the worker process dies under it
+            killed.append(done)
+
+    runner = Runner(
+        [ENV],
+        [slow_oracle(0.1)],
+        tmp_path / "run",
+        episodes=10,
+        concurrency=3,
+        env_kwargs=ENV_KWARGS,
+        executor="ray",
+        on_record=kill_one,
+    )
+    counts = asyncio.run(runner.run())
+    records = read_episodes(tmp_path / "run" / RESULTS_FILE)
+    assert len(killed) == 2
+    keys = [r.key for r in records]
+    assert len(keys) == len(set(keys)) == counts["done"] == 10  # every episode once
+    assert all(r.success and r.error is None for r in records)  # none lost, none failed
+    stats = runner.executor.facts()
+    assert stats["workers_lost"] >= 2 and stats["episodes_retried"] == stats["workers_lost"]
+    assert stats.get("episodes_lost", 0) == 0
+
+
+def test_resume_after_the_driver_is_killed(ray_cluster, tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, str(REPO / "tests" / "ray" / "helpers.py"), str(out), ray_cluster, "10", "0.3"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            path = out / RESULTS_FILE
+            if path.exists() and len(path.read_text().splitlines()) >= 2:
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    first = read_episodes(out / RESULTS_FILE)
+    assert 2 <= len(first) < 10
+    # the killed driver's actors go with it (Ray ends the actors a dead driver owned)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    records = read_episodes(out / RESULTS_FILE)
+    keys = [r.key for r in records]
+    assert len(keys) == len(set(keys)) == 10
+    assert {r.key for r in first} <= set(keys)
+    assert all(r.success for r in records)
+    sessions = json.loads((out / MANIFEST_FILE).read_text())["sessions"]
+    assert [s["status"] for s in sessions] == ["started", "finished"]
+    assert sessions[-1]["skipped"] == len(first) and sessions[-1]["done"] == 10 - len(first)
+
+
+@pytest.mark.postgres
+def test_shared_postgres_pool_grows_by_the_successes(ray_cluster, pg_url, tmp_path):
+    """SEER through the loopback model server, its pool in PostgreSQL, one env worker killed mid-run:
+    the pool gains exactly one experience per successful episode."""
+    import gymnasium as gym
+    import ray
+
+    from seer_env.agents.seer import open_memory
+    from seer_env.embedding import HashEmbedder
+    from seer_env.runner import select_tasks
+    from seer_env.types import ToolCall
+    from tests.harness.fake_server import FakeOpenAIServer
+    from tests.harness.scripted import ScriptedModel
+
+    env = gym.make(ENV, disable_env_checker=True)
+    ids = select_tasks(env.unwrapped.task_ids, episodes=8, seed=11)
+    answers, queries = {}, []
+    for tid in ids:
+        _, info = env.reset(options={"task_id": tid, "reveal_gold": True})
+        chain = [ToolCall.from_dict(c) for c in info["gold"]["chain"]]
+        if not chain or chain[-1].name != "Finish":
+            chain.append(ToolCall("Finish", {"answer": str(info["gold"]["answer"])}))
+        answers[info["query"]] = (info["domain"], chain)
+        queries.append(info["query"])
+    env.close()
+    hash_embedder = HashEmbedder(64, name="test-hash-bow-64")
+    srv = FakeOpenAIServer(ScriptedModel(answers, wrong={queries[1], queries[4]}), latency=0.05).start()
+    try:
+        before = len(open_memory(pg_url, "toolqa", embedder=hash_embedder))
+        entries = build_policy_entries(
+            ["seer"],
+            out=tmp_path,
+            model="openai/scripted",
+            api_base=srv.base_url,
+            api_key="sk-test",
+            pool=pg_url,
+            llm_options={"timeout": 10.0, "max_retries": 2, "backoff_base": 0.0},
+            seer_options={"continue_on_error": True},
+            embedder=hash_embedder,
+        )
+        killed = []
+
+        def kill_one(record: dict) -> None:
+            if not killed and runner.executor.busy_actors():
+                killed.append(runner.executor.busy_actors()[0])
+                ray.kill(killed[0], no_restart=True)
+
+        runner = Runner(
+            [ENV],
+            entries,
+            tmp_path / "run",
+            tasks=",".join(ids),
+            concurrency=3,
+            env_kwargs=ENV_KWARGS,
+            executor="ray",
+            on_record=kill_one,
+        )
+        asyncio.run(runner.run())
+    finally:
+        srv.stop()
+    records = read_episodes(tmp_path / "run" / RESULTS_FILE)
+    assert len({r.key for r in records}) == len(records) == len(ids)
+    successes = [r for r in records if r.success]
+    assert 3 <= len(successes) <= len(ids) - 2  # the two wrong answers fail
+    assert killed and runner.executor.facts()["episodes_retried"] >= 1
+    mem = open_memory(pg_url, "toolqa", embedder=hash_embedder)
+    online = [e for e in mem.experiences() if e.source == "online"]
+    assert len(mem) - before == len(online) == len(successes)
+    assert sorted(e.task_id for e in online) == sorted(r.task_id for r in successes)
