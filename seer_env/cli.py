@@ -16,6 +16,7 @@ import sys
 COMMAND_MODULES = (
     "seer_env.agents.cli",  # run
     "seer_env.report",  # report
+    "seer_env.export",  # export
     "seer_env.envs.toolqa.cli",  # data
     "seer_env.pool.cli",  # pool
     "seer_env.agents.taubench.cli",  # taubench

@@ -44,6 +44,12 @@ class EnvInfo(TypedDict, total=False):
     intent_examples: worked examples for a few-shot intent classifier: `{"query", "thought", "label"}`.
     retrieval_tools: tools that return retrieved text; rendered exemplars omit their output (it is long
         and says nothing about the next step) and prompts never cut it.
+    answer_tool: the tool whose call ends an episode with an answer (ToolQA's `Finish`); in chat form
+        (`seer_env.chat`) the assistant's final text.
+    reply_tool: the tool whose argument goes to the user and whose observation is the user's reply
+        (τ-bench's `respond`); in chat form assistant text and a user message.
+    instructions: what every agent of this env is told before its first step (τ-bench's policy
+        document); the chat form's system message.
     """
 
     pool_namespace: str
@@ -52,6 +58,9 @@ class EnvInfo(TypedDict, total=False):
     intent_hints: dict[str, str]
     intent_examples: list[dict[str, str]]
     retrieval_tools: list[str]
+    answer_tool: str
+    reply_tool: str
+    instructions: str
 
 
 class ResetInfo(EnvInfo, total=False):

@@ -126,3 +126,85 @@ class TextObservation(spaces.Text):
 
     def __repr__(self) -> str:
         return f"TextObservation(max_length={self.max_length})"
+
+
+_ROLES = frozenset({"system", "user", "assistant", "tool"})
+
+
+def _is_message(m: Any) -> bool:
+    return (
+        isinstance(m, dict)
+        and m.get("role") in _ROLES
+        and isinstance(m.get("content", ""), (str, type(None)))
+    )
+
+
+class ChatMessages(spaces.Space[list]):
+    """A conversation: a list of OpenAI-style messages (`{"role", "content", ...}`, roles system,
+    user, assistant, tool), the observation of `seer_env.wrappers.ChatEnv`. Not flattenable; vector
+    envs batch it as a tuple of lists (Gymnasium's rule for spaces without arrays)."""
+
+    def __init__(self, seed: int | np.random.Generator | None = None):
+        super().__init__(shape=None, dtype=None, seed=seed)
+
+    @property
+    def is_np_flattenable(self) -> bool:
+        return False
+
+    def contains(self, x: Any) -> bool:
+        return isinstance(x, list) and all(_is_message(m) for m in x)
+
+    def sample(self, mask: Any = None, probability: Any = None) -> list:
+        return [
+            {"role": "user", "content": TextObservation(seed=int(self.np_random.integers(1 << 31))).sample()}
+        ]
+
+    def __repr__(self) -> str:
+        return "ChatMessages()"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ChatMessages)
+
+
+class AssistantMessage(spaces.Space[dict]):
+    """An assistant turn, the action of `seer_env.wrappers.ChatEnv`: text, or an OpenAI-style message
+    `{"role": "assistant", "content": ..., "tool_calls": [{"id", "type": "function", "function":
+    {"name", "arguments"}}]}` whose calls name the env's tools. `sample` draws one valid call."""
+
+    def __init__(self, tools: Sequence[ToolSpec], seed: int | np.random.Generator | None = None):
+        self.calls = ToolCallSpace(tools, seed=seed)
+        super().__init__(shape=None, dtype=None, seed=seed)
+
+    @property
+    def is_np_flattenable(self) -> bool:
+        return False
+
+    def seed(self, seed: int | None = None) -> list[int]:
+        return super().seed(seed) + self.calls.seed(seed)
+
+    def contains(self, x: Any) -> bool:
+        if isinstance(x, str):
+            return True
+        if not isinstance(x, dict) or x.get("role", "assistant") != "assistant":
+            return False
+        calls = x.get("tool_calls") or []
+        return isinstance(calls, list) and all(
+            isinstance(c, dict) and self.calls.contains(c.get("function", c)) for c in calls
+        )
+
+    def sample(self, mask: Any = None, probability: Any = None) -> dict:
+        import json
+
+        call = self.calls.sample()
+        fn = {"name": call.name, "arguments": json.dumps(call.arguments)}
+        return {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"id": "call00001", "type": "function", "function": fn}],
+        }
+
+    def __repr__(self) -> str:
+        return f"AssistantMessage({', '.join(sorted(self.calls.tools))})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AssistantMessage) and self.calls == other.calls

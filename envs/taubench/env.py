@@ -189,6 +189,8 @@ class TauBenchEnv(gym.Env):
             "intent_labels": list(self.write_tools),
             "intent_examples": intent_examples(self.write_tools),
             "task_split": self.task_split,
+            "reply_tool": RESPOND,
+            "instructions": self._tau.wiki,  # the domain's policy: every agent's standing instructions
         }
         all_ids = [str(i) for i in range(len(self._tau.tasks))]
         if self._wanted_ids is None:

@@ -113,4 +113,5 @@ def env_info(answer_var: str = "answer") -> EnvInfo:
         "intent_hints": {d: h.replace("{answer_var}", answer_var) for d, h in INTENT_HINTS.items()},
         "intent_examples": [dict(e) for e in INTENT_EXAMPLES],
         "retrieval_tools": list(RETRIEVAL_TOOLS),
+        "answer_tool": "Finish",
     }
