@@ -552,6 +552,7 @@ def play(
     """
     import gymnasium as gym
     from rich.console import Console
+    from rich.markup import escape
 
     from seer_env.runner import OutFolderError, Runner
 
@@ -602,7 +603,8 @@ def play(
         return 130
     except (ValueError, FileNotFoundError, gym.error.Error, ImportError, OutFolderError) as exc:
         progress.stop()
-        console.print(f"[red]error[/red]: {type(exc).__name__}: {exc}", soft_wrap=True)
+        # escaped: messages hold brackets (`seer-env[ray]`, `Tool[args]`) that rich would read as markup
+        console.print(f"[red]error[/red]: {type(exc).__name__}: {escape(str(exc))}", soft_wrap=True)
         return 2
     finally:
         progress.stop()
