@@ -82,6 +82,10 @@ class Executor(ABC):
         """Play one episode of `env_id` with `policy` (see `seer_env.episode.play_episode`). An env
         that cannot be had raises; anything that goes wrong in the episode is in the outcome."""
 
+    async def prepare(self, copies: dict[str, int]) -> None:  # noqa: B027 (an optional hook)
+        """Called once the plan is known: at most `copies[label]` env copies of each label will play at
+        once. An executor may build them now (the local one builds them as episodes need them)."""
+
     async def close(self) -> None:  # noqa: B027 (an optional hook)
         """Release what `open` and the episodes took (called once, also after an interruption)."""
 

@@ -183,6 +183,23 @@ class RayExecutor(Executor):
         return list(self._busy)
 
     # -- Executor -------------------------------------------------------------------------------
+    async def prepare(self, copies: dict[str, int]) -> None:
+        """Start the actors the run will use, all at once, and wait until their envs are built: the
+        start-up (a Python process and an env each) is paid before the first episode, not inside it."""
+        started = []
+        for env_id, n in copies.items():
+            idle = self._idle.setdefault(env_id, [])
+            for _ in range(n - len(idle)):
+                self.stats["actors_started"] += 1
+                started.append((env_id, self._actor_cls.remote(*self.env_args(env_id))))
+        ready = await asyncio.gather(*(a.pid.remote() for _, a in started), return_exceptions=True)
+        for (env_id, actor), pid in zip(started, ready, strict=True):
+            if isinstance(pid, BaseException):
+                log.warning("an env actor of %s did not start: %s", env_id, pid)
+                self._drop(actor)
+            else:
+                self._idle[env_id].append(actor)
+
     async def describe(self, env_id: str) -> EnvDescription:
         # called before any episode, so the first copy is built alone (it may generate or cache data
         # that later copies reuse)

@@ -450,6 +450,10 @@ class Runner:
             "started", {"skipped": skipped, "to_play": len(todo), "pools_at_start": self._pool_facts()}
         )
         await self.accumulation.resume(self.plan, recorded)
+        copies: dict[str, int] = {}
+        for s in todo:
+            copies[s.env_id] = min(self.concurrency, copies.get(s.env_id, 0) + 1)
+        await self.executor.prepare(copies)
         self.counts = {"done": 0, "success": 0, "errors": 0, "skipped": skipped}
         slots = asyncio.Semaphore(self.concurrency)
         tasks = [asyncio.ensure_future(self._episode(s, slots)) for s in todo]
