@@ -134,8 +134,9 @@ def test_resume_after_the_driver_is_killed(ray_cluster, tmp_path):
 
 @pytest.mark.postgres
 def test_shared_postgres_pool_grows_by_the_successes(ray_cluster, pg_url, tmp_path):
-    """SEER through the loopback model server, its pool in PostgreSQL, one env worker killed mid-run:
-    the pool gains exactly one experience per successful episode."""
+    """SEER through the loopback model server, its pool in PostgreSQL, `--accumulate sequential`, one
+    env worker killed mid-episode: the pool gains exactly one experience per successful episode, in
+    task order."""
     import gymnasium as gym
     import ray
 
@@ -171,13 +172,22 @@ def test_shared_postgres_pool_grows_by_the_successes(ray_cluster, pg_url, tmp_pa
             llm_options={"timeout": 10.0, "max_retries": 2, "backoff_base": 0.0},
             seer_options={"continue_on_error": True},
             embedder=hash_embedder,
+            accumulate="sequential",
         )
-        killed = []
+        killed, armed = [], []
+
+        def kill_busy() -> None:  # on the run's event loop
+            busy = runner.executor.busy_actors()
+            if busy:
+                killed.append(busy[0])
+                ray.kill(busy[0], no_restart=True)
+            else:
+                asyncio.get_running_loop().call_later(0.02, kill_busy)
 
         def kill_one(record: dict) -> None:
-            if not killed and runner.executor.busy_actors():
-                killed.append(runner.executor.busy_actors()[0])
-                ray.kill(killed[0], no_restart=True)
+            # sequential: the next episode starts once this one is recorded; kill it in its first steps
+            if not armed:
+                armed.append(asyncio.get_running_loop().call_later(0.05, kill_busy))
 
         runner = Runner(
             [ENV],
@@ -185,6 +195,7 @@ def test_shared_postgres_pool_grows_by_the_successes(ray_cluster, pg_url, tmp_pa
             tmp_path / "run",
             tasks=",".join(ids),
             concurrency=3,
+            accumulate="sequential",
             env_kwargs=ENV_KWARGS,
             executor="ray",
             on_record=kill_one,
@@ -200,4 +211,4 @@ def test_shared_postgres_pool_grows_by_the_successes(ray_cluster, pg_url, tmp_pa
     mem = open_memory(pg_url, "toolqa", embedder=hash_embedder)
     online = [e for e in mem.experiences() if e.source == "online"]
     assert len(mem) - before == len(online) == len(successes)
-    assert sorted(e.task_id for e in online) == sorted(r.task_id for r in successes)
+    assert [e.task_id for e in online] == [r.task_id for r in sorted(successes, key=lambda r: r.index)]
