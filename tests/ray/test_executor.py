@@ -60,6 +60,28 @@ def test_same_records_as_the_local_executor(ray_cluster, tmp_path):
     assert "LoadDB" in {t["function"]["name"] for t in spec["tools"]}
 
 
+def test_an_env_error_reads_as_with_the_local_executor(ray_cluster, tmp_path):
+    """An env that raises in its actor: the record carries the env's own exception (not Ray's wrapper),
+    as the local executor records it, and the broken copy is not used again."""
+    tiny = "tests.harness.tiny_env:Tiny-v0"
+    kw = {"env_kwargs": {tiny: {"n_tasks": 6, "fail_task": "t003"}}, "concurrency": 2}
+    recs = {}
+    for executor in ("local", "ray"):
+        entries = build_policy_entries(["oracle"], out=tmp_path)
+        runner = Runner([tiny], entries, tmp_path / executor, executor=executor, **kw)
+        asyncio.run(runner.run())
+        recs[executor] = {
+            r.task_id: (r.success, r.error) for r in read_episodes(tmp_path / executor / RESULTS_FILE)
+        }
+    assert recs["ray"] == recs["local"]
+    assert recs["ray"]["t003"] == (
+        False,
+        {"type": "RuntimeError", "message": "cannot load task t003", "kind": None},
+    )
+    assert sum(ok for ok, _ in recs["ray"].values()) == 5
+    assert runner.executor.facts()["actors_started"] == 3  # two copies, and one after the broken one
+
+
 def test_a_killed_actor_costs_no_episode(ray_cluster, tmp_path):
     import ray
 
