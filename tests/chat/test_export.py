@@ -100,6 +100,28 @@ def test_filters(synth_run, tmp_path):
     assert {r["messages"][0]["content"] for r in read_jsonl(out)} == {"Be brief."}
 
 
+def test_a_run_without_env_specs_keeps_tool_calls(synth_run, tmp_path, caplog):
+    """A run recorded before the manifest had `env_specs`: every step stays a tool call, no tools."""
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(synth_run, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    del manifest["env_specs"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    rows = chat_rows(old, policies="oracle")
+    assert "no env specs" in caplog.text
+    assert rows and all(r["tools"] is None and tool_call_problems(r["messages"]) == [] for r in rows)
+    finish = [
+        c
+        for r in rows
+        for m in r["messages"]
+        for c in m.get("tool_calls") or []
+        if c["function"]["name"] == "Finish"
+    ]
+    assert len(finish) == len(rows)  # the answer stays a call to Finish, answered by its tool message
+
+
 def test_export_says_what_is_wrong(synth_run, tmp_path, capsys):
     assert export(synth_run, tmp_path / "chat.csv") == 2
     assert "must end in .jsonl or .parquet" in capsys.readouterr().err
