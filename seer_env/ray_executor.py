@@ -116,6 +116,7 @@ class RayExecutor(Executor):
     env_cpus: CPUs each env actor holds (0: placed anywhere; give 1 for envs whose tools are
     CPU-bound, so Ray spreads them by free CPUs). retries: fresh attempts of an episode whose worker
     was lost. actor_options: further `ray.remote` options of the env actors (runtime_env, resources).
+    init_options: further `ray.init` options, when the executor starts or joins Ray itself.
     """
 
     name = "ray"
