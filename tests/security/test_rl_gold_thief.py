@@ -251,12 +251,7 @@ def test_a_policy_that_only_hunts_gold_answers_scores_zero(canary_root, host_sen
         env_kwargs={"*": env_kwargs},
         max_steps=ATTACKS_PER_EPISODE + 1,
     )
-    try:
-        counts = asyncio.run(runner.run())
-    finally:
-        for cache_ in runner._env_cache.values():
-            for env in cache_.idle:
-                env.close()
+    counts = asyncio.run(runner.run())  # the run closes its envs, and their tools' processes, at its end
     records = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
     assert counts["done"] == len(records) == 2 * EPISODES and counts["errors"] == 0
     assert {r["env_id"] for r in records} == {"ToolQA-Synth-easy-v0", "ToolQA-Synth-hard-v0"}
