@@ -184,11 +184,12 @@ def main() -> None:
     embedder = HashEmbedder(64) if args.embedder == "hash" else as_embedder(None)
     embedder.encode(["warm up"])
     t0 = time.perf_counter()
+    ray_temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
     ray.init(
         num_cpus=args.ray_cpus or os.cpu_count(),
         include_dashboard=False,
         logging_level="WARNING",
-        _temp_dir=tempfile.mkdtemp(prefix="ray-", dir="/tmp"),
+        _temp_dir=ray_temp,
     )
     ray_start = time.perf_counter() - t0
     try:
@@ -266,6 +267,7 @@ def main() -> None:
         server.kill()
         ray.shutdown()
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(ray_temp, ignore_errors=True)
         os._exit(0)  # the pool's and the server's threads need not be joined
 
 
