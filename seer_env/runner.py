@@ -6,11 +6,15 @@
   share their LLM client and experience pool.
 - One line per finished episode in `results.jsonl` (an `EpisodeRecord`), written, flushed and fsync'd
   when the episode ends; `manifest.json` holds the config, package versions, models and pool hashes.
-- Resume: episodes already in `results.jsonl` (key = env, policy, task, trial) are skipped.
+- Resume: episodes already in `results.jsonl` (key = env, policy, task, trial) are skipped, except
+  those that ended in an error (a harness or LLM failure is not a result): they are played again
+  unless `retry_errors=False`. A policy's failure (a wrong answer, the step cap) is a result.
 - One run per output folder: a run holds `run.lock` in it, and a second run on the folder stops at
   once naming the first (`claim_out_folder`).
-- A failing episode is recorded with its error; it never ends the run. Ctrl-C (task cancellation)
-  stops cleanly: every finished episode is already on disk.
+- A failing episode is recorded with its error; it never ends the run by itself, but when the same
+  kind of error ends `max_consecutive_errors` episodes in a row the run stops (`seer_env.breaker`):
+  `counts["stopped"]` says why. Ctrl-C (task cancellation) stops cleanly: every finished episode is
+  already on disk.
 - Policies that add to a pool are ordered by `accumulate` (`seer_env.accumulation`): online,
   sequential, batch:N or none.
 
@@ -36,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from seer_env.accumulation import Accumulation
+from seer_env.breaker import CircuitBreaker
 from seer_env.episode import EpisodeOutcome, episode_trajectory, episode_usage, error_of, play_episode
 from seer_env.files import ClaimedLock, LockHeldError, claim_lock, describe_owner
 from seer_env.instances import InstanceCache
@@ -176,6 +181,9 @@ class Runner:
     on_plan(planned, skipped): called once the plan is known. out_lock: the lock on `out` when the
     caller claimed it already (`claim_out_folder`); otherwise `run` claims it, and raises
     `OutFolderError` if another run holds the folder.
+    retry_errors: play again the recorded episodes that ended in an error (default) or keep them.
+    max_consecutive_errors: stop the run when this many episodes in a row end in the same kind of
+    error (0: never).
     """
 
     def __init__(
@@ -198,6 +206,8 @@ class Runner:
         on_plan: Callable[[int, int], None] | None = None,
         fsync: bool = True,
         out_lock: ClaimedLock | None = None,
+        retry_errors: bool = True,
+        max_consecutive_errors: int = 0,
     ):
         if not envs or not policies:
             raise ValueError("need at least one env and one policy")
@@ -214,6 +224,9 @@ class Runner:
         self.on_record, self.on_plan = on_record, on_plan
         self.fsync = fsync
         self.out_lock = out_lock
+        self.retry_errors = retry_errors
+        self.breaker = CircuitBreaker(max_consecutive_errors)
+        self._tasks: list[asyncio.Future] = []
         self.results_path = self.out / RESULTS_FILE
         self.manifest_path = self.out / MANIFEST_FILE
         self.events_path = self.out / EVENTS_FILE
@@ -246,7 +259,10 @@ class Runner:
 
         import seer_env  # noqa: F401  (registers the ids)
 
-        return gym.make(gym_id_of(env_id), disable_env_checker=True, **self.env_kwargs_for(env_id))
+        kwargs = self.env_kwargs_for(env_id)
+        if "max_steps" in kwargs:  # Gymnasium's TimeLimit follows the env's own cap
+            kwargs.setdefault("max_episode_steps", kwargs["max_steps"])
+        return gym.make(gym_id_of(env_id), disable_env_checker=True, **kwargs)
 
     async def _new_env(self, env_id: str) -> Any:
         # the first instance is built alone (it may generate or cache data other instances reuse)
@@ -343,6 +359,7 @@ class Runner:
                     envs.release(env)
             traj = episode_trajectory(spec.env_id, spec.task_id, out, policy)
             usage_d = episode_usage(usage.to_dict(), policy)
+        gold = await self._gold(env, spec.task_id) if env is not None else None
         timings = {
             "start": round(t_start, 3),
             "end": round(time.time(), 3),
@@ -368,8 +385,21 @@ class Runner:
             seed=seed,
             trajectory=traj,
             verdicts=_verdicts(out.final_info) if out.terminated else None,
+            gold=gold,
         )
         return record, traj, policy
+
+    async def _gold(self, env: Any, task_id: str) -> dict[str, Any] | None:
+        """The env's gold for a task (its optional `task_gold`), for the record; None if it has none."""
+        fn = getattr(getattr(env, "unwrapped", env), "task_gold", None)
+        if fn is None:
+            return None
+        try:
+            gold = await self._in_thread(fn, task_id)
+        except Exception as exc:  # the record is what matters; the gold is for reading it
+            log.debug("task_gold(%s) failed: %s", task_id, exc)
+            return None
+        return dict(gold) if isinstance(gold, dict) else None
 
     async def _after_episode(
         self, spec: EpisodeSpec, record: EpisodeRecord, traj: Trajectory, policy: Policy
@@ -427,7 +457,18 @@ class Runner:
             if self.on_record:
                 with contextlib.suppress(Exception):
                     self.on_record(record.to_dict())
+            if self.breaker.record(record.error):
+                self._stop(self.breaker.reason or "circuit breaker")
         await self.accumulation.episode_done(spec)
+
+    def _stop(self, reason: str) -> None:
+        """End the run early: every episode not yet finished is cancelled (and played on resume)."""
+        log.info("%s", reason)
+        self.counts["stopped"] = reason
+        current = asyncio.current_task()
+        for t in self._tasks:
+            if t is not current and not t.done():
+                t.cancel()
 
     # -- the run ----------------------------------------------------------------------------------
     async def run(self) -> dict[str, Any]:
@@ -455,8 +496,14 @@ class Runner:
     async def _run(self) -> dict[str, Any]:
         await self.build_plan()
         recorded = {r.key: r for r in read_episodes(self.results_path)}
+        if self.retry_errors:  # an error is not a result: play those episodes again
+            replay = {k for k, r in recorded.items() if r.error is not None}
+            recorded = {k: r for k, r in recorded.items() if k not in replay}
+        else:
+            replay = set()
         todo = [s for s in self.plan if s.key not in recorded]
         skipped = len(self.plan) - len(todo)
+        replayed = sum(1 for s in todo if s.key in replay)
         gated = {label: e.accumulates and self.accumulate != "none" for label, e in self.policies.items()}
         self.accumulation = Accumulation(
             self.accumulate, self.plan, gated, self.events_path, self._observe_batch, self.fsync
@@ -465,21 +512,29 @@ class Runner:
             self.on_plan(len(self.plan), skipped)
         self._results = ResultsFile(self.results_path, self.fsync)
         self._write_manifest(
-            "started", {"skipped": skipped, "to_play": len(todo), "pools_at_start": self._pool_facts()}
+            "started",
+            {
+                "skipped": skipped,
+                "to_play": len(todo),
+                "replayed_errors": replayed,
+                "pools_at_start": self._pool_facts(),
+            },
         )
         await self.accumulation.resume(self.plan, recorded)
-        self.counts = {"done": 0, "success": 0, "errors": 0, "skipped": skipped}
+        self.counts = {"done": 0, "success": 0, "errors": 0, "skipped": skipped, "replayed": replayed}
         slots = asyncio.Semaphore(self.concurrency)
-        tasks = [asyncio.ensure_future(self._episode(s, slots)) for s in todo]
+        tasks = self._tasks = [asyncio.ensure_future(self._episode(s, slots)) for s in todo]
         status = "finished"
         try:
             await asyncio.gather(*tasks)
         except asyncio.CancelledError:
-            status = "interrupted"
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+            if "stopped" not in self.counts:
+                status = "interrupted"
+                raise
+            status = "stopped"
         finally:
             self.counts["planned"] = len(self.plan)
             with contextlib.suppress(Exception):
