@@ -50,16 +50,35 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument(
         "--model-provider", default=None, help="litellm provider (default: from --model, or openai)"
     )
-    t.add_argument("--user-model", default="gpt-4o")
-    t.add_argument("--user-model-provider", default=None, help="litellm provider of the user model")
-    t.add_argument("--user-strategy", choices=USER_STRATEGIES, default="llm")
     t.add_argument(
-        "--user-data", default=None, help="scripted: JSON {task: [messages]}; replay: results file"
+        "--user-model", default="gpt-4o", help="the simulated user's model (litellm name, e.g. openai/gpt-4o)"
     )
-    t.add_argument("--task-split", choices=("train", "test", "dev"), default="test")
-    t.add_argument("--task-ids", type=int, nargs="+", default=None)
-    t.add_argument("--start-index", type=int, default=0)
-    t.add_argument("--end-index", type=int, default=-1)
+    t.add_argument(
+        "--user-model-provider",
+        default=None,
+        help="litellm provider of the user model (default: from --user-model, or openai)",
+    )
+    t.add_argument(
+        "--user-api-base", default=None, help="OpenAI-compatible endpoint for the user model (a local server)"
+    )
+    t.add_argument(
+        "--user-api-key", default=None, help="API key for --user-api-base (default: the provider's variable)"
+    )
+    t.add_argument(
+        "--user-strategy",
+        choices=USER_STRATEGIES,
+        default="llm",
+        help="the simulated user: τ-bench's (llm, react, verify, reflection, human) or offline (scripted, replay)",
+    )
+    t.add_argument(
+        "--user-data", default=None, help="scripted: JSON {task index: [messages]}; replay: results file"
+    )
+    t.add_argument(
+        "--task-split", choices=("train", "test", "dev"), default="test", help="τ-bench's task split"
+    )
+    t.add_argument("--task-ids", type=int, nargs="+", default=None, help="play only these task indices")
+    t.add_argument("--start-index", type=int, default=0, help="first task index played")
+    t.add_argument("--end-index", type=int, default=-1, help="task index to stop before (-1: the last)")
     t.add_argument(
         "--trials",
         "--num-trials",
@@ -76,9 +95,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=1,
         help="conversations played at once",
     )
-    t.add_argument("--seed", type=int, default=10)
-    t.add_argument("--shuffle", type=int, default=0)
-    t.add_argument("--temperature", type=float, default=0.0)
+    t.add_argument("--seed", type=int, default=10, help="τ-bench's random seed (task order with --shuffle)")
+    t.add_argument("--shuffle", type=int, default=0, help="1: play the tasks in a seeded random order")
+    t.add_argument("--temperature", type=float, default=0.0, help="the agent model's sampling temperature")
     t.add_argument(
         "--out", "--log-dir", dest="out", default="results", help="output directory (τ-bench's results file)"
     )
@@ -97,8 +116,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--embedder", default=None, help="sentence-transformers model for a new pool")
     s.add_argument("--no-recall", action="store_true", help="no pool: the plain tool-calling agent")
     s.add_argument("-k", "--k", dest="k", type=int, default=4, help="conversations recalled")
-    s.add_argument("--strategy", choices=STRATEGIES, default="hybrid")
-    s.add_argument("--min-similarity", type=float, default=None)
+    s.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="hybrid",
+        help="recall by the request (goal), the conversation so far (process), or both",
+    )
+    s.add_argument(
+        "--min-similarity",
+        type=float,
+        default=None,
+        help="recall nothing below this cosine similarity (default: no floor)",
+    )
     s.add_argument(
         "--accumulate-splits",
         default="train",
@@ -140,6 +169,8 @@ def run_command(args: argparse.Namespace) -> int:
         model_provider=args.model_provider,
         user_model=args.user_model,
         user_model_provider=args.user_model_provider,
+        user_api_base=args.user_api_base,
+        user_api_key=args.user_api_key,
         user_strategy=args.user_strategy,
         user_data=args.user_data,
         task_split=args.task_split,
