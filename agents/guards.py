@@ -80,7 +80,7 @@ def add_user_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--user-api-base",
         default=None,
-        help="OpenAI-compatible endpoint for the user's model (a local server)",
+        help="OpenAI-compatible endpoint for the user's model, e.g. a local server (default: the provider's)",
     )
     g.add_argument(
         "--user-api-key", default=None, help="API key for the user's model (default: the provider's variable)"

@@ -95,7 +95,10 @@ class _RunPolicies:
             "max_steps": self.seer_options.get("max_steps"),
         }
         offered = {k: v for k, v in offered.items() if v is not None}
-        return cls(**{**constructor_kwargs(cls, offered), **policy_kwargs})
+        try:
+            return cls(**{**constructor_kwargs(cls, offered), **policy_kwargs})
+        except TypeError as exc:  # a --policy-kwargs key it does not take, a parameter it lacks
+            raise ValueError(f"cannot build policy {cls.__module__}:{cls.__qualname__}: {exc}") from exc
 
 
 def build_policy_entries(
@@ -233,7 +236,12 @@ class Progress:
 
 # -- run -----------------------------------------------------------------------------------------
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--env", required=False, default=None, help="env ids, comma separated")
+    p.add_argument(
+        "--env",
+        required=False,
+        default=None,
+        help="env ids, comma separated (default: none; required unless --protocol)",
+    )
     p.add_argument(
         "--policy",
         default=None,
@@ -244,14 +252,27 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--policy-kwargs",
         default=None,
-        help='JSON object of keyword arguments for plug-in policies (package.module:ClassName or entry points), e.g. {"temperature": 0.2}',
+        help='JSON object of keyword arguments for plug-in policies (package.module:ClassName or entry points), e.g. {"temperature": 0.2} (default: none)',
     )
-    p.add_argument("--model", default=None, help="litellm model string, e.g. openai/gpt-4o-mini")
-    p.add_argument("--api-base", default=None, help="OpenAI-compatible endpoint (vLLM, a proxy, ...)")
-    p.add_argument("--api-key", default=None, help="API key (default: the provider's environment variable)")
-    p.add_argument("--tasks", default=None, help="task ids (comma separated) or a slice start:stop")
     p.add_argument(
-        "--episodes", type=int, default=None, help="at most this many tasks per env (seeded sample)"
+        "--model",
+        default=None,
+        help="litellm model string, e.g. openai/gpt-4o-mini (default: none; LLM policies need one)",
+    )
+    p.add_argument(
+        "--api-base",
+        default=None,
+        help="OpenAI-compatible endpoint (vLLM, llama.cpp, a proxy, ...) (default: the provider's)",
+    )
+    p.add_argument("--api-key", default=None, help="API key (default: the provider's environment variable)")
+    p.add_argument(
+        "--tasks", default=None, help="task ids (comma separated) or a slice start:stop (default: every task)"
+    )
+    p.add_argument(
+        "--episodes",
+        type=int,
+        default=None,
+        help="at most this many tasks per env, a seeded sample (default: every task)",
     )
     p.add_argument("--trials", type=int, default=1, help="trials per task (pass^k needs k)")
     p.add_argument("--concurrency", type=int, default=8, help="episodes played at once")
@@ -260,7 +281,11 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="experience pool: SQLite path or SQLAlchemy URL (default OUT/pool-POLICY.sqlite)",
     )
-    p.add_argument("--embedder", default=None, help="sentence-transformers model for a new pool")
+    p.add_argument(
+        "--embedder",
+        default=None,
+        help="sentence-transformers model for a new pool (default: the packaged all-MiniLM-L6-v2)",
+    )
     p.add_argument("--out", default="runs/latest", help="output directory (results.jsonl, manifest.json)")
     p.add_argument(
         "--seed", type=int, default=0, help="seed of the task sample, the task order and each episode"
@@ -281,7 +306,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seer-max-steps", dest="max_steps", type=int, help=argparse.SUPPRESS)  # older name
     p.add_argument(
-        "--env-kwargs", default=None, help='JSON object passed to gymnasium.make, e.g. {"scale": "small"}'
+        "--env-kwargs",
+        default=None,
+        help='JSON object passed to gymnasium.make, e.g. {"scale": "small"} (default: none)',
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_llm_arguments(p)
@@ -298,13 +325,17 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         help="seer-toolqa: the paper's ToolQA protocol (domain order, easy then hard, one pool, k=4, "
         "process, SEER's tool profile, reference halting, LLM judge) and the paper-shaped tables; "
         "seer-toolqa-ablation: its ablations (query-based, w/o coverage, w/o intent) and k sweep, with "
-        "plots; --policy, --accumulate, --halting, --scorer and --env-kwargs are honoured when given",
+        "plots; --policy, --accumulate, --halting, --scorer and --env-kwargs are honoured when given (default: none)",
     )
-    p.add_argument("--data-dir", default=None, help="ToolQA data directory for --protocol seer-toolqa")
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        help="ToolQA data directory for --protocol seer-toolqa (default: $TOOLQA_DATA_DIR)",
+    )
     p.add_argument(
         "--domains",
         default=None,
-        help="--protocol only: play these ToolQA domains (comma separated), in the protocol's order",
+        help="--protocol only: play these ToolQA domains (comma separated), in the protocol's order (default: all)",
     )
     a = p.add_argument_group("--protocol seer-toolqa-ablation")
     a.add_argument(
@@ -350,7 +381,7 @@ def _add_llm_arguments(p: argparse.ArgumentParser) -> None:
         help="cap on a solver / ReAct step reply (stop sequences usually end it sooner)",
     )
     g.add_argument("--classifier-max-tokens", type=int, default=128, help="cap on an intent classifier reply")
-    g.add_argument("--cache-dir", default=None, help="on-disk LLM response cache")
+    g.add_argument("--cache-dir", default=None, help="on-disk LLM response cache folder (default: no cache)")
     g.add_argument("--backoff-base", type=float, default=1.0, help="first retry's mean delay in seconds")
     g.add_argument(
         "--price",
@@ -358,7 +389,7 @@ def _add_llm_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="IN,OUT",
         help="USD per million input and output tokens, for a model litellm has no price for "
-        "(unknown models cost 0)",
+        "(default: litellm's price; unknown models cost 0)",
     )
 
 

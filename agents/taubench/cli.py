@@ -59,7 +59,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="litellm provider of the user model (default: from --user-model, or openai)",
     )
     t.add_argument(
-        "--user-api-base", default=None, help="OpenAI-compatible endpoint for the user model (a local server)"
+        "--user-api-base",
+        default=None,
+        help="OpenAI-compatible endpoint for the user model, e.g. a local server (default: the provider's)",
     )
     t.add_argument(
         "--user-api-key", default=None, help="API key for --user-api-base (default: the provider's variable)"
@@ -71,12 +73,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="the simulated user: τ-bench's (llm, react, verify, reflection, human) or offline (scripted, replay)",
     )
     t.add_argument(
-        "--user-data", default=None, help="scripted: JSON {task index: [messages]}; replay: results file"
+        "--user-data",
+        default=None,
+        help="scripted: JSON {task index: [messages]}; replay: results file (default: none)",
     )
     t.add_argument(
         "--task-split", choices=("train", "test", "dev"), default="test", help="τ-bench's task split"
     )
-    t.add_argument("--task-ids", type=int, nargs="+", default=None, help="play only these task indices")
+    t.add_argument(
+        "--task-ids",
+        type=int,
+        nargs="+",
+        default=None,
+        help="play only these task indices (default: the --start-index/--end-index range)",
+    )
     t.add_argument("--start-index", type=int, default=0, help="first task index played")
     t.add_argument("--end-index", type=int, default=-1, help="task index to stop before (-1: the last)")
     t.add_argument(
@@ -113,7 +123,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument(
         "--pool", default=None, help="pool: SQLite path or SQLAlchemy URL (default OUT/seer-pool-ENV.sqlite)"
     )
-    s.add_argument("--embedder", default=None, help="sentence-transformers model for a new pool")
+    s.add_argument(
+        "--embedder",
+        default=None,
+        help="sentence-transformers model for a new pool (default: the packaged all-MiniLM-L6-v2)",
+    )
     s.add_argument("--no-recall", action="store_true", help="no pool: the plain tool-calling agent")
     s.add_argument("-k", "--k", dest="k", type=int, default=4, help="conversations recalled")
     s.add_argument(
@@ -141,9 +155,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--no-accumulate", action="store_true", help="never add to the pool")
     s.add_argument("--no-predict-intent", action="store_true", help="no intent prediction call")
     s.add_argument(
-        "--write-tools", default=None, help="state-changing tools that make up intents (comma separated)"
+        "--write-tools",
+        default=None,
+        help="state-changing tools that make up intents, comma separated (default: found by their names)",
     )
-    s.add_argument("--api-base", default=None, help="OpenAI-compatible endpoint for the agent's model")
+    s.add_argument(
+        "--api-base",
+        default=None,
+        help="OpenAI-compatible endpoint for the agent's model (default: the provider's)",
+    )
     r.set_defaults(func=run_command)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
