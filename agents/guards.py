@@ -136,8 +136,10 @@ def run_models(
     entries: Sequence[Any],
     envs: Sequence[str],
     env_kwargs: dict[str, Any] | None,
+    judge: Any = None,
 ) -> list[ModelTarget]:
-    """Every model the run will call: the policies' (--model), τ-bench's LLM user per env, a judge."""
+    """Every model the run will call: the policies' (--model), τ-bench's LLM user per env, the judge's
+    (an `LLMJudge`, on its own client)."""
     targets: list[ModelTarget] = []
     if any(getattr(e, "model", None) for e in entries) and getattr(args, "model", None):
         targets.append(
@@ -154,13 +156,9 @@ def run_models(
         provider = kw.get("user_provider", _tau_user_default("user_provider"))
         name = model if not provider or model.startswith(f"{provider}/") else f"{provider}/{model}"
         targets.append(ModelTarget(name, "τ-bench user", kw.get("user_api_base"), kw.get("user_api_key")))
-    judge = getattr(args, "judge_model", None)
-    if judge:
-        targets.append(
-            ModelTarget(
-                judge, "judge", getattr(args, "judge_api_base", None), getattr(args, "judge_api_key", None)
-            )
-        )
+    client = getattr(judge, "client", None)
+    if client is not None:
+        targets.append(ModelTarget(client.model, "judge", client.api_base, client.api_key))
     return targets
 
 

@@ -640,7 +640,7 @@ def play(
     if not getattr(args, "no_preflight", False):
         from seer_env.preflight import preflight
 
-        targets = guards.run_models(args, entries, envs, env_kwargs)
+        targets = guards.run_models(args, entries, envs, env_kwargs, judge)
         problems = preflight(targets, timeout=getattr(args, "preflight_timeout", guards.DEFAULT_TIMEOUT))
         if problems:
             for line in problems:

@@ -666,6 +666,8 @@ def make_report(
         files += images
     files.append(write_csv(records, out_dir / "records.csv"))
     if html:
+        # and the other figures of the run folder (the paper protocol's ablation.png, k_sweep.png, ...)
+        images += sorted(p for p in out_dir.glob("*.png") if p not in images) if plots_on else []
         files.append(
             write_html(records, t, manifest, images, out_dir / "report.html", str(run_dir), max_transcripts)
         )
