@@ -169,3 +169,17 @@ def exit_code(counts: dict[str, Any]) -> int:
     if counts.get("done") and counts.get("errors", 0) >= counts["done"]:
         return EXIT_ALL_ERRORED
     return EXIT_OK
+
+
+def finish(counts: dict[str, Any], out: Any, console: Any) -> int:
+    """Say why a run stopped early or failed, and how to see and resume it; its exit code."""
+    code = exit_code(counts)
+    if counts.get("stopped"):
+        console.print(f"[red]{counts['stopped']}[/red]", highlight=False)
+    if code != EXIT_OK:
+        console.print(
+            f"see the errors with `seer-env report {out}` or `seer-env show {out} --errors`; run the same "
+            "command again to resume (episodes that ended in an error are played again)",
+            highlight=False,
+        )
+    return code

@@ -450,7 +450,7 @@ def _add_reference_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="FILE",
         help="react-fewshot and fewshot: exemplars from a file (.txt block, .json blocks by "
-        "difficulty/domain, .jsonl trajectories; docs/paper_protocol.md) instead of the seed ones",
+        "difficulty/domain, .jsonl trajectories; docs/paper_protocol.md) (default: the seed ones)",
     )
     r.add_argument("--no-stop", action="store_true", help="send no stop sequences in text mode")
     r.add_argument(
