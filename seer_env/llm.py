@@ -24,6 +24,7 @@ litellm is imported on first use only: it takes seconds to import.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import contextvars
 import hashlib
@@ -243,12 +244,33 @@ class _SyncLoop:
     def loop(cls) -> asyncio.AbstractEventLoop:
         with cls._lock:
             if cls._loop is None or cls._loop.is_closed() or not (cls._thread and cls._thread.is_alive()):
+                if cls._loop is None:
+                    atexit.register(cls.shutdown)
                 cls._loop = asyncio.new_event_loop()
                 cls._thread = threading.Thread(
                     target=cls._loop.run_forever, daemon=True, name="seer-env-llm-sync"
                 )
                 cls._thread.start()
             return cls._loop
+
+    @classmethod
+    def shutdown(cls) -> None:
+        """Stop the loop and cancel what still runs on it (litellm's logging worker), at exit."""
+        with cls._lock:
+            loop, thread, cls._loop, cls._thread = cls._loop, cls._thread, None, None
+        if loop is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        if thread is not None:
+            thread.join(5)
+        if thread is not None and thread.is_alive():
+            return  # a call still runs in it: leave the loop to the interpreter's exit
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
 
 
 def run_sync(coro: Any) -> Any:

@@ -50,7 +50,8 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # the rate itself always lies inside (rounding can put an end a hair past it at 0 or n successes)
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
 def env_group(env_label: str) -> str:
@@ -138,8 +139,8 @@ def _pct(x: float | None) -> str:
 
 
 def _ci(s: dict[str, Any]) -> str:
-    """A success rate with its 95% interval, in percent: `62.5 [40.9, 80.0]`."""
-    return f"{_pct(s['success_rate'])} [{_pct(s['ci_low'])}, {_pct(s['ci_high'])}]"
+    """A success rate's 95% interval, in percent: `40.9-80.0`."""
+    return f"{_pct(s['ci_low'])}-{_pct(s['ci_high'])}"
 
 
 MAX_ERROR_ROWS = 50
@@ -152,11 +153,11 @@ def markdown(t: dict[str, Any], manifest: dict[str, Any], run_dir: str) -> str:
         lines += [f"Models: {models}. Planned episodes: {manifest.get('planned_episodes', '?')}.", ""]
     max_k = max((s["trials"] for s in t["policy"].values()), default=1)
     ks = list(range(1, max_k + 1)) if max_k > 1 else []
-    head = ["env", "policy", "episodes", "success % [95% CI]"] + [f"pass^{k} %" for k in ks]
+    head = ["env", "policy", "episodes", "success %", "95% CI"] + [f"pass^{k} %" for k in ks]
     head += ["avg steps", "avg tokens", "cost $", "errors"]
     lines += ["## Success per env and policy", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (env, pol), s in sorted(t["env_policy"].items()):
-        row = [env, pol, str(s["episodes"]), _ci(s)]
+        row = [env, pol, str(s["episodes"]), _pct(s["success_rate"]), _ci(s)]
         row += [_pct(s["pass_k"].get(k)) for k in ks]
         row += [f"{s['avg_steps']:.2f}", f"{s['avg_tokens']:.0f}", f"{s['total_cost']:.4f}", str(s["errors"])]
         lines.append("| " + " | ".join(row) + " |")
@@ -170,12 +171,13 @@ def markdown(t: dict[str, Any], manifest: dict[str, Any], run_dir: str) -> str:
             cells.append(f"{_pct(s['success_rate'])} ({s['successes']}/{s['episodes']})" if s else "-")
         lines.append(f"| {group} | {dom} | " + " | ".join(cells) + " |")
     lines += ["", "## Per policy", ""]
-    lines += ["| policy | episodes | success % [95% CI] | total tokens | cost $ | errors |"]
-    lines += ["|---|---|---|---|---|---|"]
+    lines += ["| policy | episodes | success % | 95% CI | total tokens | cost $ | errors |"]
+    lines += ["|---|---|---|---|---|---|---|"]
     for p in pols:
         s = t["policy"][p]
         lines.append(
-            f"| {p} | {s['episodes']} | {_ci(s)} | {s['total_tokens']} | {s['total_cost']:.4f} | {s['errors']} |"
+            f"| {p} | {s['episodes']} | {_pct(s['success_rate'])} | {_ci(s)} | {s['total_tokens']} | "
+            f"{s['total_cost']:.4f} | {s['errors']} |"
         )
     rows = error_rows(t["errors"])
     lines += ["", f"## Errors ({len(rows)} episodes)", ""]
@@ -212,7 +214,8 @@ def show_tables(t: dict[str, Any]) -> None:
         "env",
         "policy",
         "episodes",
-        "success % [95% CI]",
+        "success %",
+        "95% CI",
         *[f"pass^{k} %" for k in ks],
         "steps",
         "tokens",
@@ -225,6 +228,7 @@ def show_tables(t: dict[str, Any]) -> None:
             env,
             pol,
             str(s["episodes"]),
+            _pct(s["success_rate"]),
             _ci(s),
             *[_pct(s["pass_k"].get(k)) for k in ks],
             f"{s['avg_steps']:.2f}",
@@ -351,8 +355,8 @@ def _plot_success(t: dict[str, Any]) -> Any:
         xs = [j + i * width for j, s in enumerate(stats) if s]
         ys = [100 * s["success_rate"] for s in stats if s]
         err = [
-            [100 * (s["success_rate"] - s["ci_low"]) for s in stats if s],
-            [100 * (s["ci_high"] - s["success_rate"]) for s in stats if s],
+            [max(0.0, 100 * (s["success_rate"] - s["ci_low"])) for s in stats if s],
+            [max(0.0, 100 * (s["ci_high"] - s["success_rate"])) for s in stats if s],
         ]
         bars = ax.bar(xs, ys, width, yerr=err, capsize=3, label=p, error_kw={"elinewidth": 0.8})
         _label_bars(ax, bars, ys, "{:.0f}", small=12, inside=True)

@@ -64,7 +64,7 @@ def test_report_files_tables_and_csv(mixed_run):
         ]
     )
     md = (mixed_run / "report.md").read_text()
-    assert "success % [95% CI]" in md and "## Errors (2 episodes)" in md
+    assert "| success % | 95% CI |" in md and "## Errors (2 episodes)" in md
     assert "cannot load task t006" in md
     rows = list(csv.DictReader((mixed_run / "records.csv").open()))
     assert len(rows) == len(read_episodes(mixed_run / "results.jsonl")) == 16
@@ -132,3 +132,10 @@ def test_html_escapes_what_tools_and_models_returned(tmp_path):
         EpisodeRecord(env_id="E", policy="p", task_id="1", trajectory=traj, gold={"answer": evil})
     )
     assert "<script>" not in html and "<img" not in html and "&lt;script&gt;" in html
+
+
+def test_wilson_interval_always_holds_the_rate():
+    for n in range(1, 300):
+        for k in range(n + 1):
+            lo, hi = wilson_interval(k, n)
+            assert 0.0 <= lo <= k / n <= hi <= 1.0, (k, n, lo, hi)
