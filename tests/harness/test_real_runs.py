@@ -208,3 +208,38 @@ def test_show_prints_a_transcript(cli, serve, tiny_answers, tmp_path):
     assert code == 0 and "5 more episodes match" in err
     code, _, err = cli("show", str(out), "--task", "nope")
     assert code == 1 and "no episode matches" in err
+
+
+def test_the_preflight_checks_every_model_the_run_names(monkeypatch):
+    """The policies' model, τ-bench's LLM user (unless offline) and the judge's, each with its endpoint."""
+    import argparse
+    from types import SimpleNamespace
+
+    from seer_env.agents.guards import run_models
+    from seer_env.llm import LLMClient
+    from seer_env.preflight import preflight
+
+    args = argparse.Namespace(model="openai/policy-m", api_base=None, api_key=None)
+    entries = [SimpleNamespace(model="openai/policy-m"), SimpleNamespace(model=None)]
+    envs = ["TauBench-retail-v0", "TauBench-airline-v0#offline", TINY]
+    env_kwargs = {
+        "TauBench-retail-v0": {
+            "user_model": "user-m",
+            "user_provider": "openai",
+            "user_api_base": "http://x/v1",
+        },
+        "TauBench-airline-v0#offline": {"user_strategy": "scripted"},
+    }
+    judge = SimpleNamespace(client=LLMClient("openai/judge-m", api_base="http://j/v1"))
+    targets = run_models(args, entries, envs, env_kwargs, judge)
+    assert [(t.model, t.role, t.api_base) for t in targets] == [
+        ("openai/policy-m", "policy", None),
+        ("openai/user-m", "τ-bench user", "http://x/v1"),
+        ("openai/judge-m", "judge", "http://j/v1"),
+    ]
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    problems = preflight(targets[:1])
+    assert problems == [
+        "openai/policy-m (policy model): OPENAI_API_KEY is not set; export it, pass --api-key, "
+        "or pass --api-base for a local server"
+    ]
