@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import Any
 
 from seer_env.pool.types import STRATEGIES
 
@@ -164,6 +165,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="OpenAI-compatible endpoint for the agent's model (default: the provider's)",
     )
+    r.add_argument(
+        "--no-preflight",
+        action="store_true",
+        help="skip the check, before the first conversation, that the agent's and the user's models have "
+        "credentials and answer one tiny call",
+    )
     r.set_defaults(func=run_command)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
@@ -179,7 +186,7 @@ def run_command(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from seer_env.agents.taubench.runner import TauRunOptions, run_tau
-    from seer_env.envs.taubench import TauBenchNotInstalled
+    from seer_env.envs.taubench import TauBenchNotInstalled, require_tau_bench
 
     console = Console(stderr=True)
     splits = ["any"] if args.online else _csv(args.accumulate_splits)
@@ -217,6 +224,18 @@ def run_command(args: argparse.Namespace) -> int:
         api_base=args.api_base,
     )
     try:
+        require_tau_bench("tau_bench")
+    except TauBenchNotInstalled as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
+    if not args.no_preflight:
+        problems = _preflight(opts)
+        if problems:
+            for line in problems:
+                console.print(f"[red]preflight[/red]: {line}", highlight=False, soft_wrap=True)
+            console.print("no conversation was played (skip this check with --no-preflight)")
+            return 3
+    try:
         out = run_tau(opts)
     except (TauBenchNotInstalled, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -234,3 +253,20 @@ def run_command(args: argparse.Namespace) -> int:
     Console().print(table)
     console.print(f"results (τ-bench format): {out.results_path}")
     return 0
+
+
+def _preflight(opts: Any) -> list[str]:
+    """The agent's model and, unless the user is offline, the LLM user's: `seer_env.preflight`."""
+    from seer_env.agents.guards import LLM_USER_STRATEGIES, split_provider
+    from seer_env.preflight import ModelTarget, preflight
+
+    def name(model: str, provider: str | None) -> str:
+        if provider:
+            return model if model.startswith(f"{provider}/") else f"{provider}/{model}"
+        return model if split_provider(model)[0] else f"openai/{model}"  # τ-bench's default provider
+
+    targets = [ModelTarget(name(opts.model, opts.model_provider), "agent", opts.api_base)]
+    if opts.user_strategy in LLM_USER_STRATEGIES:
+        user = name(opts.user_model, opts.user_model_provider)
+        targets.append(ModelTarget(user, "τ-bench user", opts.user_api_base, opts.user_api_key))
+    return preflight(targets)

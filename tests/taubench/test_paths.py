@@ -194,3 +194,17 @@ def test_scripted_user_keys_by_task_index_in_tau_bench_runner(llm, shared_instru
     out = run_tau(opts)
     openings = {r.task_id: r.traj[1]["content"] for r in out.results}
     assert openings == {0: scripts["0"][0], 1: scripts["1"][0]}
+
+
+def test_taubench_run_checks_the_user_model_first(llm, tmp_path, monkeypatch, capsys):
+    from seer_env.cli import main
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    args = ["taubench", "run", "--model", "oracle", "--model-provider", "seerscripted"]
+    args += ["--log-dir", str(tmp_path / "results"), "--task-ids", "0"]
+    assert main(args) == 3
+    assert "openai/gpt-4o (τ-bench user model): OPENAI_API_KEY is not set" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()  # no conversation was played
+    with FakeOpenAIServer(_user_brain) as srv:
+        assert main([*args, "--user-model", "openai/local-user", "--user-api-base", srv.base_url]) == 0
+    assert {r["model"] for r in srv.requests} == {"local-user"}
