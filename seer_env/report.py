@@ -203,39 +203,34 @@ def markdown(t: dict[str, Any], manifest: dict[str, Any], run_dir: str) -> str:
 
 
 def show_tables(t: dict[str, Any]) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
     max_k = max((s["trials"] for s in t["policy"].values()), default=1)
     ks = list(range(1, max_k + 1)) if max_k > 1 else []
-    tab = Table(title="success per env and policy")
-    for c in [
-        "env",
-        "policy",
-        "episodes",
-        "success %",
-        "95% CI",
-        *[f"pass^{k} %" for k in ks],
-        "steps",
-        "tokens",
-        "cost $",
-        "errors",
-    ]:
-        tab.add_column(c, justify="left" if c in ("env", "policy") else "right", overflow="fold")
-    for (env, pol), s in sorted(t["env_policy"].items()):
-        tab.add_row(
-            env,
-            pol,
-            str(s["episodes"]),
-            _pct(s["success_rate"]),
-            _ci(s),
-            *[_pct(s["pass_k"].get(k)) for k in ks],
-            f"{s['avg_steps']:.2f}",
-            f"{s['avg_tokens']:.0f}",
-            f"{s['total_cost']:.4f}",
-            str(s["errors"]),
+    usage = bool(llm_policies(t))  # tokens and cost only when some policy called an LLM
+    cols = ["env", "policy", "n", "success", "95% CI", *[f"pass^{k}" for k in ks], "steps"]
+    cols += ["tokens", "cost $"] if usage else []
+    cols += ["errors"]
+    tab = Table(
+        title="success per env and policy (%)", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+    )
+    widest = {
+        "env": min(12, max((len(e) for e, _ in t["env_policy"]), default=3)),
+        "policy": min(16, max((len(p) for p in t["policies"]), default=6)),
+    }
+    for c in cols:
+        text = c in widest
+        tab.add_column(
+            c, justify="left" if text else "right", overflow="fold", no_wrap=not text, min_width=widest.get(c)
         )
+    for (env, pol), s in sorted(t["env_policy"].items()):
+        row = [env, pol, str(s["episodes"]), _pct(s["success_rate"]), _ci(s)]
+        row += [_pct(s["pass_k"].get(k)) for k in ks] + [f"{s['avg_steps']:.2f}"]
+        row += [f"{s['avg_tokens']:.0f}", f"{s['total_cost']:.4f}"] if usage else []
+        tab.add_row(*row, str(s["errors"]))
     console.print(tab)
     dom = Table(title="success per env and domain (%)")
     dom.add_column("env")
