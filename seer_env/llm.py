@@ -81,6 +81,14 @@ _CONTEXT_WORDS = (
     "input is too long",
 )
 _NOT_FOUND_WORDS = ("model_not_found", "does not exist", "no such model", "model not found", "unknown model")
+# litellm reports a refused or dropped connection as its InternalServerError (status 500)
+_CONNECTION_WORDS = (
+    "connection error",
+    "connection refused",
+    "connecterror",
+    "cannot connect",
+    "connection reset",
+)
 
 
 class LLMError(RuntimeError):
@@ -216,6 +224,8 @@ def classify_error(exc: BaseException) -> str:
     if name == "NotFoundError" or status == 404 or any(w in text for w in _NOT_FOUND_WORDS):
         return "not_found"
     if name in ("APIConnectionError", "ConnectError", "ClientConnectionError", "ServerDisconnectedError"):
+        return "connection"
+    if any(w in text for w in _CONNECTION_WORDS):
         return "connection"
     if status is not None and status >= 500:
         return "server_error"

@@ -68,6 +68,21 @@ async def test_an_api_base_needs_no_key(serve, monkeypatch):
     assert (await c.acomplete(MSG)).content == "ok"
 
 
+async def test_a_server_that_is_not_there_is_a_connection_error():
+    from tests.harness.fake_server import free_port
+
+    c = LLMClient(
+        "openai/m",
+        api_base=f"http://127.0.0.1:{free_port()}/v1",
+        api_key="k",
+        max_retries=1,
+        backoff_base=0.0,
+    )
+    with pytest.raises(LLMError) as err:
+        await c.acomplete(MSG)
+    assert err.value.kind == "connection" and err.value.attempts == 2  # retried: a server may come up
+
+
 async def test_a_timeout_is_retried_once_with_a_longer_timeout(serve):
     srv = serve(echo, faults={"hang": 1.0}, hang_seconds=3.0)
     c = client(srv, timeout=0.3, timeout_retries=1, timeout_growth=2.0)
