@@ -6,6 +6,7 @@ Heavy imports (litellm, the pool) happen inside the functions, so `seer-env --he
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from seer_env.agents.launch import PROTOCOLS, add_run_arguments
@@ -17,7 +18,7 @@ DEFAULT_ACCUMULATE = "online"
 def run_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from seer_env.agents import POLICIES
+    from seer_env.agents import guards
     from seer_env.agents.launch import (
         build_judge,
         build_policy_entries,
@@ -49,10 +50,21 @@ def run_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         console.print(f"[red]error[/red]: {exc}", highlight=False, soft_wrap=True)
         return 2
-    unknown = [p for p in policies if p not in POLICIES]
-    if unknown:
-        console.print(f"[red]unknown policy {', '.join(unknown)}[/red]; known: {', '.join(POLICIES)}")
-        return 2
+    try:
+        policy_kwargs = json.loads(args.policy_kwargs) if args.policy_kwargs else {}
+        if not isinstance(policy_kwargs, dict):
+            raise ValueError("not a JSON object")
+    except ValueError as exc:
+        console.print(f"[red]error[/red]: --policy-kwargs must be a JSON object ({exc})")
+        return guards.EXIT_USAGE
+    from seer_env.agents.plugins import PolicyNotFound, resolve_policy
+
+    for name in policies:
+        try:
+            resolve_policy(name)
+        except PolicyNotFound as exc:
+            console.print(f"[red]error[/red]: {exc}", highlight=False)
+            return guards.EXIT_USAGE
     if args.scorer == "judge" and not all(gym_id_of(e).startswith("ToolQA") for e in envs):
         console.print("[red]--scorer judge scores ToolQA answers; other envs have their own reward[/red]")
         return 2
@@ -74,10 +86,11 @@ def run_command(args: argparse.Namespace) -> int:
             embedder=args.embedder,
             run_id=out.name,
             pool_options=pool_options_from_args(args),
+            policy_kwargs=policy_kwargs,
         )
         judge = build_judge(args)
         env_kwargs.update(judge_env_kwargs(judge))
-        config = {k: v for k, v in vars(args).items() if k not in ("func", "api_key")}
+        config = {k: v for k, v in vars(args).items() if k not in ("func", "api_key", "user_api_key")}
         config.update(policy=",".join(policies), accumulate=accumulate, scorer=args.scorer or "em")
         if judge is not None:
             config["judge"] = judge.describe()
@@ -87,7 +100,7 @@ def run_command(args: argparse.Namespace) -> int:
             entries,
             out,
             accumulate=accumulate,
-            env_kwargs={"*": env_kwargs} if env_kwargs else None,
+            env_kwargs=_env_kwargs(envs, env_kwargs, guards.user_env_kwargs(args)),
             config=config,
             shuffle=args.shuffle,
             judge=judge,
@@ -95,14 +108,35 @@ def run_command(args: argparse.Namespace) -> int:
         )
         if isinstance(counts, int):
             return counts
+        replayed = f", {counts['replayed']} earlier errors to play again" if counts.get("replayed") else ""
         console.print(
-            f"{counts['done']} episodes played ({counts['skipped']} already recorded), "
+            f"{counts['done']} episodes played ({counts['skipped']} already recorded{replayed}), "
             f"{counts['success']} succeeded, {counts['errors']} errors; results in {out / 'results.jsonl'}"
         )
-        return 0
+        return guards.finish(counts, out, console)
+
+
+def _env_kwargs(envs: list[str], common: dict, user: dict) -> dict[str, dict] | None:
+    """kwargs by env label: `common` for every env, plus the --user-* options for the τ-bench ones."""
+    from seer_env.agents.guards import TAU_ENV_PREFIX
+    from seer_env.runner import gym_id_of
+
+    out: dict[str, dict] = {"*": dict(common)} if common else {}
+    if user:
+        for env in envs:
+            if gym_id_of(env).startswith(TAU_ENV_PREFIX):
+                out[env] = {**common, **user}
+    return out or None
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    run = subparsers.add_parser("run", help="play policies on envs and record every episode")
+    from seer_env.agents.guards import EXIT_CODES_HELP
+
+    run = subparsers.add_parser(
+        "run",
+        help="play policies on envs and record every episode",
+        description="Play policies on envs and record every episode in OUT/results.jsonl.",
+        epilog=EXIT_CODES_HELP,
+    )
     add_run_arguments(run)
     run.set_defaults(func=run_command)

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import math
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,21 @@ class _RunPolicies:
             kw.pop("strategy", None)
         return cls(self.client, memory_for=pools, **kw)
 
+    def build_plugin(self, cls: type, policy_kwargs: dict[str, Any]) -> Any:
+        """A new instance of a policy from outside seer-env (`seer_env.agents.plugins`)."""
+        from seer_env.agents.plugins import constructor_kwargs
+
+        offered = {
+            "client": self.client,
+            "seed": self.seer_options.get("seed"),
+            "max_steps": self.seer_options.get("max_steps"),
+        }
+        offered = {k: v for k, v in offered.items() if v is not None}
+        try:
+            return cls(**{**constructor_kwargs(cls, offered), **policy_kwargs})
+        except TypeError as exc:  # a --policy-kwargs key it does not take, a parameter it lacks
+            raise ValueError(f"cannot build policy {cls.__module__}:{cls.__qualname__}: {exc}") from exc
+
 
 def build_policy_entries(
     policies: list[str],
@@ -100,20 +116,24 @@ def build_policy_entries(
     embedder: str | None = None,
     run_id: str | None = None,
     pool_options: dict[str, Any] | None = None,
+    policy_kwargs: dict[str, Any] | None = None,
 ) -> list[Any]:
     """`PolicyEntry`s for policy names; LLM policies share one client, pool policies one pool each
-    (a file per policy, a memory per namespace in it: the env names the namespace).
+    (a file per policy, a memory per namespace in it: the env names the namespace). A name that is
+    no built-in policy is looked up as a plug-in (`seer_env.agents.plugins`), built with the
+    `policy_kwargs`; one whose `__init__` takes `client` gets the run's LLM client.
 
     pool_options: `ExperienceMemory` options of the pools (`weights`, `allowed_splits`)."""
-    from seer_env.agents import LLM_POLICIES, POOL_POLICIES, policy_class
+    from seer_env.agents import LLM_POLICIES, POLICIES, POOL_POLICIES
+    from seer_env.agents.plugins import resolve_policy, takes_client
     from seer_env.runner import PolicyEntry
 
+    classes = {name: resolve_policy(name) for name in policies}
+    uses_llm = {n for n in policies if n in LLM_POLICIES or (n not in POLICIES and takes_client(classes[n]))}
     client = None
-    if any(p in LLM_POLICIES for p in policies):
+    if uses_llm:
         if not model:
-            raise SystemExit(
-                "LLM policies (react, react-fewshot, fewshot, fewshot-random, seer, seer-tau) need --model"
-            )
+            raise SystemExit(f"LLM policies ({', '.join(sorted(uses_llm))}) need --model")
         from seer_env.llm import LLMClient, preload
 
         preload()
@@ -126,7 +146,25 @@ def build_policy_entries(
     n_pooled = sum(p in POOL_POLICIES for p in policies)
     entries = []
     for name in policies:
-        cls = policy_class(name)
+        cls = classes[name]
+        if name not in POLICIES:  # a plug-in
+            kwargs = dict(policy_kwargs or {})
+            describe_plugin: dict[str, Any] = {"policy": f"{cls.__module__}:{cls.__qualname__}"}
+            if kwargs:
+                describe_plugin["policy_kwargs"] = kwargs
+            if name in uses_llm and client is not None:
+                describe_plugin["llm"] = client.describe()
+            entries.append(
+                PolicyEntry(
+                    label=name,
+                    factory=lambda env_id, _c=cls, _kw=kwargs: run.build_plugin(_c, _kw),
+                    model=model if name in uses_llm else None,
+                    accumulates=bool(getattr(cls, "accumulates", False)),
+                    needs_gold=bool(getattr(cls, "needs_gold", False)),
+                    describe=describe_plugin,
+                )
+            )
+            continue
         path = _pool_path(pool, out, name, n_pooled) if name in POOL_POLICIES else None
         pools = SharedPools(
             lambda ns, _path=path: open_memory(_path, ns, embedder=run.embedder_once(), **pool_options)
@@ -198,19 +236,43 @@ class Progress:
 
 # -- run -----------------------------------------------------------------------------------------
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--env", required=False, default=None, help="env ids, comma separated")
+    p.add_argument(
+        "--env",
+        required=False,
+        default=None,
+        help="env ids, comma separated (default: none; required unless --protocol)",
+    )
     p.add_argument(
         "--policy",
         default=None,
-        help="policies, comma separated: random,oracle,react,react-fewshot,fewshot,fewshot-random,seer,seer-tau "
-        "(default: random; with --protocol: seer)",
+        help="policies, comma separated: random,oracle,react,react-fewshot,fewshot,fewshot-random,seer,"
+        "seer-tau, a name an installed package declares (entry points `seer_env.policies`), or your own "
+        "class as package.module:ClassName (default: random; with --protocol: seer)",
     )
-    p.add_argument("--model", default=None, help="litellm model string, e.g. openai/gpt-4o-mini")
-    p.add_argument("--api-base", default=None, help="OpenAI-compatible endpoint (vLLM, a proxy, ...)")
-    p.add_argument("--api-key", default=None, help="API key (default: the provider's environment variable)")
-    p.add_argument("--tasks", default=None, help="task ids (comma separated) or a slice start:stop")
     p.add_argument(
-        "--episodes", type=int, default=None, help="at most this many tasks per env (seeded sample)"
+        "--policy-kwargs",
+        default=None,
+        help='JSON object of keyword arguments for plug-in policies (package.module:ClassName or entry points), e.g. {"temperature": 0.2} (default: none)',
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="litellm model string, e.g. openai/gpt-4o-mini (default: none; LLM policies need one)",
+    )
+    p.add_argument(
+        "--api-base",
+        default=None,
+        help="OpenAI-compatible endpoint (vLLM, llama.cpp, a proxy, ...) (default: the provider's)",
+    )
+    p.add_argument("--api-key", default=None, help="API key (default: the provider's environment variable)")
+    p.add_argument(
+        "--tasks", default=None, help="task ids (comma separated) or a slice start:stop (default: every task)"
+    )
+    p.add_argument(
+        "--episodes",
+        type=int,
+        default=None,
+        help="at most this many tasks per env, a seeded sample (default: every task)",
     )
     p.add_argument("--trials", type=int, default=1, help="trials per task (pass^k needs k)")
     p.add_argument("--concurrency", type=int, default=8, help="episodes played at once")
@@ -219,9 +281,15 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="experience pool: SQLite path or SQLAlchemy URL (default OUT/pool-POLICY.sqlite)",
     )
-    p.add_argument("--embedder", default=None, help="sentence-transformers model for a new pool")
+    p.add_argument(
+        "--embedder",
+        default=None,
+        help="sentence-transformers model for a new pool (default: the packaged all-MiniLM-L6-v2)",
+    )
     p.add_argument("--out", default="runs/latest", help="output directory (results.jsonl, manifest.json)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the task sample, the task order and each episode"
+    )
     p.add_argument("--shuffle", action="store_true", help="play tasks in a seeded random order")
     p.add_argument(
         "--accumulate",
@@ -238,13 +306,19 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seer-max-steps", dest="max_steps", type=int, help=argparse.SUPPRESS)  # older name
     p.add_argument(
-        "--env-kwargs", default=None, help='JSON object passed to gymnasium.make, e.g. {"scale": "small"}'
+        "--env-kwargs",
+        default=None,
+        help='JSON object passed to gymnasium.make, e.g. {"scale": "small"} (default: none)',
     )
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_executor_arguments(p)
     _add_llm_arguments(p)
     _add_seer_arguments(p)
     _add_reference_arguments(p)
+    from seer_env.agents.guards import add_guard_arguments, add_user_arguments
+
+    add_guard_arguments(p)
+    add_user_arguments(p)
     p.add_argument(
         "--protocol",
         default=None,
@@ -252,13 +326,17 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         help="seer-toolqa: the paper's ToolQA protocol (domain order, easy then hard, one pool, k=4, "
         "process, SEER's tool profile, reference halting, LLM judge) and the paper-shaped tables; "
         "seer-toolqa-ablation: its ablations (query-based, w/o coverage, w/o intent) and k sweep, with "
-        "plots; --policy, --accumulate, --halting, --scorer and --env-kwargs are honoured when given",
+        "plots; --policy, --accumulate, --halting, --scorer and --env-kwargs are honoured when given (default: none)",
     )
-    p.add_argument("--data-dir", default=None, help="ToolQA data directory for --protocol seer-toolqa")
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        help="ToolQA data directory for --protocol seer-toolqa (default: $TOOLQA_DATA_DIR)",
+    )
     p.add_argument(
         "--domains",
         default=None,
-        help="--protocol only: play these ToolQA domains (comma separated), in the protocol's order",
+        help="--protocol only: play these ToolQA domains (comma separated), in the protocol's order (default: all)",
     )
     a = p.add_argument_group("--protocol seer-toolqa-ablation")
     a.add_argument(
@@ -307,8 +385,26 @@ def executor_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
 def _add_llm_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("LLM")
     g.add_argument("--timeout", type=float, default=60.0, help="seconds per LLM call")
-    g.add_argument("--max-retries", type=int, default=4)
-    g.add_argument("--temperature", type=float, default=0.0)
+    g.add_argument(
+        "--max-retries",
+        type=int,
+        default=4,
+        help="retries of a call that failed with a rate limit, a server or connection error or a timeout "
+        "(never auth, bad request, context length, unknown model)",
+    )
+    g.add_argument(
+        "--timeout-retries",
+        type=int,
+        default=1,
+        help="how often a timed-out call is tried again (0: never), within --max-retries",
+    )
+    g.add_argument(
+        "--timeout-growth",
+        type=float,
+        default=2.0,
+        help="each retry of a timed-out call waits this many times longer than the last",
+    )
+    g.add_argument("--temperature", type=float, default=0.0, help="sampling temperature")
     g.add_argument(
         "--max-tokens",
         type=int,
@@ -316,7 +412,7 @@ def _add_llm_arguments(p: argparse.ArgumentParser) -> None:
         help="cap on a solver / ReAct step reply (stop sequences usually end it sooner)",
     )
     g.add_argument("--classifier-max-tokens", type=int, default=128, help="cap on an intent classifier reply")
-    g.add_argument("--cache-dir", default=None, help="on-disk LLM response cache")
+    g.add_argument("--cache-dir", default=None, help="on-disk LLM response cache folder (default: no cache)")
     g.add_argument("--backoff-base", type=float, default=1.0, help="first retry's mean delay in seconds")
     g.add_argument(
         "--price",
@@ -324,13 +420,18 @@ def _add_llm_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="IN,OUT",
         help="USD per million input and output tokens, for a model litellm has no price for "
-        "(unknown models cost 0)",
+        "(default: litellm's price; unknown models cost 0)",
     )
 
 
 def _add_seer_arguments(p: argparse.ArgumentParser) -> None:
     s = p.add_argument_group("SEER and few-shot")
-    s.add_argument("--strategy", choices=STRATEGIES, default="process")
+    s.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="process",
+        help="recall by the question (goal), the trajectory so far (process), or both (hybrid)",
+    )
     s.add_argument("-k", "--k", dest="k", type=int, default=4, help="exemplars recalled")
     s.add_argument(
         "--continue-on-error",
@@ -339,7 +440,12 @@ def _add_seer_arguments(p: argparse.ArgumentParser) -> None:
     )
     s.add_argument("--no-hints", action="store_true", help="no intent hint line in the prompt")
     s.add_argument("--no-classify", action="store_true", help="no intent classification")
-    s.add_argument("--action-format", choices=("text", "tools"), default="text")
+    s.add_argument(
+        "--action-format",
+        choices=("text", "tools"),
+        default="text",
+        help="actions as text (Tool[args]) or as native function calls",
+    )
     s.add_argument("--no-prefetch", action="store_true", help="recall only when the step starts")
 
 
@@ -375,7 +481,7 @@ def _add_reference_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="FILE",
         help="react-fewshot and fewshot: exemplars from a file (.txt block, .json blocks by "
-        "difficulty/domain, .jsonl trajectories; docs/paper_protocol.md) instead of the seed ones",
+        "difficulty/domain, .jsonl trajectories; docs/paper_protocol.md) (default: the seed ones)",
     )
     r.add_argument("--no-stop", action="store_true", help="send no stop sequences in text mode")
     r.add_argument(
@@ -468,6 +574,8 @@ def llm_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "cache_dir": args.cache_dir,
         "backoff_base": args.backoff_base,
         "price": args.price,
+        "timeout_retries": args.timeout_retries,
+        "timeout_growth": args.timeout_growth,
     }
 
 
@@ -544,16 +652,20 @@ def play(
     judge: Any = None,
     out_lock: Any = None,
 ) -> dict[str, int] | int:
-    """Run the planned episodes with a progress bar; the counts, or an exit code when stopped.
+    """Check the run's models, then run the planned episodes with a progress bar; the counts, or an
+    exit code (`seer_env.agents.guards`) when it could not run or was interrupted.
 
     Ctrl-C stops cleanly (finished episodes are saved); a configuration error (unknown env id, bad
-    task ids, no data) is said plainly instead of a traceback. A judge (`build_judge`) answers the
-    envs' calls on the run's event loop; its counts go to `judge.json` in `out`.
+    task ids, no data) is said plainly instead of a traceback; a model that fails the preflight stops
+    the run before its first episode, with one line that names it and the fix. A judge
+    (`build_judge`) answers the envs' calls on the run's event loop; its counts go to `judge.json` in
+    `out`.
     """
     import gymnasium as gym
     from rich.console import Console
     from rich.markup import escape
 
+    from seer_env.agents import guards
     from seer_env.runner import OutFolderError, Runner
 
     console = Console(stderr=True)
@@ -561,6 +673,16 @@ def play(
         # the env calls the judge on this process's event loop, which an env in a Ray actor cannot reach
         console.print("[red]error[/red]: --scorer judge needs --executor local", soft_wrap=True)
         return 2
+    if not getattr(args, "no_preflight", False):
+        from seer_env.preflight import preflight
+
+        targets = guards.run_models(args, entries, envs, env_kwargs, judge)
+        problems = preflight(targets, timeout=getattr(args, "preflight_timeout", guards.DEFAULT_TIMEOUT))
+        if problems:
+            for line in problems:
+                console.print(f"[red]preflight[/red]: {line}", highlight=False, soft_wrap=True)
+            console.print("no episode was played (skip this check with --no-preflight)")
+            return guards.EXIT_PREFLIGHT
     progress = Progress(enabled=not args.no_progress)
     try:
         runner = Runner(
@@ -582,6 +704,8 @@ def play(
             out_lock=out_lock,
             executor=getattr(args, "executor", "local"),
             executor_options=executor_options_from_args(args),
+            retry_errors=not getattr(args, "no_retry_errors", False),
+            max_consecutive_errors=getattr(args, "max_consecutive_errors", 0),
         )
 
         async def main() -> dict[str, Any]:
@@ -594,7 +718,12 @@ def play(
                     judge.bind_loop(None)
                     _write_judge_summary(out, judge)
 
-        return asyncio.run(main())
+        with warnings.catch_warnings():
+            # episodes cancelled by the circuit breaker leave litellm's unstarted request coroutines
+            warnings.filterwarnings(
+                "ignore", message="coroutine '.*' was never awaited", category=RuntimeWarning
+            )
+            return asyncio.run(main())
     except KeyboardInterrupt:
         progress.stop()
         console.print(

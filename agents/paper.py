@@ -477,7 +477,7 @@ def _run_protocol(
     args: argparse.Namespace, envs: list[str], extra: dict[str, Any], out: Path, lock: Any, console: Any
 ) -> int:
     """The protocol's runs into `out`, whose lock this process holds."""
-    from seer_env.agents import launch
+    from seer_env.agents import guards, launch
     from seer_env.records import read_episodes
 
     accumulate = args.accumulate or PROTOCOL_ACCUMULATE
@@ -522,7 +522,7 @@ def _run_protocol(
     records = read_episodes(out / "results.jsonl")
     for p in policies:
         print_paper_tables(records, p)
-    return 0
+    return guards.finish(status, out, console)
 
 
 def _variant_entries(
@@ -571,7 +571,7 @@ def _run_ablation(
     console: Any,
     lock: Any,
 ) -> int:
-    from seer_env.agents import launch
+    from seer_env.agents import guards, launch
     from seer_env.records import read_episodes
 
     wanted = [v.strip() for v in (args.variants or ",".join(ABLATION_VARIANTS)).split(",") if v.strip()]
@@ -596,6 +596,8 @@ def _run_ablation(
     )
     if isinstance(status, int):
         return status
+    if guards.exit_code(status):  # stopped early, or nothing but errors: the seed runs would be too
+        return guards.finish(status, out, console)
     seeds = [int(x) for x in (args.seeds or "").split(",") if x.strip()]
     for seed in seeds:
         sub = out / IMPROVEMENT_DIR / f"seed-{seed}"

@@ -42,7 +42,12 @@ def add_parser(subparsers) -> None:
     e = sub.add_parser("export", help="write the pool as JSONL (or the SEER reference format)")
     common(e, embedder=False)
     e.add_argument("out", help="output file")
-    e.add_argument("--format", choices=("jsonl", "reference"), default="jsonl")
+    e.add_argument(
+        "--format",
+        choices=("jsonl", "reference"),
+        default="jsonl",
+        help="seer-env's JSONL, or the SEER reference library's format",
+    )
     e.set_defaults(func=_export)
 
     i = sub.add_parser(
@@ -54,7 +59,12 @@ def add_parser(subparsers) -> None:
     )
     common(i)
     i.add_argument("source", help="input file, or 'seeds' for the shipped seeds of the namespace")
-    i.add_argument("--format", choices=("jsonl", "reference"), default="jsonl")
+    i.add_argument(
+        "--format",
+        choices=("jsonl", "reference"),
+        default="jsonl",
+        help="seer-env's JSONL, or the SEER reference library's format",
+    )
     i.add_argument("--split", default=None, help="split to record (default: train)")
     i.add_argument(
         "--keep-namespace", action="store_true", help="JSONL: each record into the namespace it names"
@@ -62,7 +72,12 @@ def add_parser(subparsers) -> None:
     i.add_argument(
         "--keep-split", action="store_true", help="JSONL: each record into the split it names (test too)"
     )
-    i.add_argument("--on-mismatch", choices=("refuse", "reembed"), default="refuse")
+    i.add_argument(
+        "--on-mismatch",
+        choices=("refuse", "reembed"),
+        default="refuse",
+        help="when the pool was embedded by another model than this one: refuse, or embed every stored experience again",
+    )
     i.set_defaults(func=_import)
 
     f = sub.add_parser("freeze", help="refuse further writes and print the pool's content hash")

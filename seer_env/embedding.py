@@ -99,10 +99,19 @@ def model_label(name_or_path: str | None) -> str:
 
 @lru_cache(maxsize=4)
 def _load(resolved: str, device: str) -> SentenceTransformer:
+    """Load a model once per process: one log line (the CLI shows it) and none of transformers'
+    per-tensor "Loading weights" progress bars."""
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
-    log.info("loading sentence-transformers model %s", resolved)
-    return SentenceTransformer(resolved, device=device)
+    log.info("loading the embedding model %s (%s)", Path(resolved).name or resolved, device)
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        return SentenceTransformer(resolved, device=device)
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def load_model(name_or_path: str | None = None, device: str = "cpu") -> SentenceTransformer:

@@ -40,6 +40,7 @@ class EpisodeOutcome:
     error: dict[str, Any] | None = None
     env_seconds: float = 0.0
     env_broken: bool = False  # the env raised or was interrupted mid-call: do not reuse it
+    gold: dict[str, Any] | None = None  # the env's expected answer for the task (its optional `task_gold`)
 
 
 class _EnvCalls:
@@ -82,7 +83,22 @@ async def play_episode(
     except Exception as exc:
         log.debug("episode failed", exc_info=True)
         out.error = error_of(exc)
+    if not out.env_broken and "task_id" in options:
+        out.gold = await _task_gold(env, options["task_id"], in_thread)
     return out
+
+
+async def _task_gold(env: Any, task_id: str, in_thread: InThread) -> dict[str, Any] | None:
+    """The env's gold for a task (its optional `task_gold`), for the record; None if it has none."""
+    fn = getattr(getattr(env, "unwrapped", env), "task_gold", None)
+    if fn is None:
+        return None
+    try:
+        gold = await in_thread(fn, task_id)
+    except Exception as exc:  # the record is what matters; the gold is for reading it
+        log.debug("task_gold(%s) failed: %s", task_id, exc)
+        return None
+    return dict(gold) if isinstance(gold, dict) else None
 
 
 def error_of(exc: BaseException) -> dict[str, Any]:

@@ -189,9 +189,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--format", choices=FORMATS, default="chat", help="chat: OpenAI-style messages")
     p.add_argument("--out", required=True, help="FILE.jsonl or FILE.parquet")
     p.add_argument("--only-success", action="store_true", help="only the episodes that succeeded")
-    p.add_argument("--policy", default=None, help="only these policies (comma separated)")
-    p.add_argument("--env", default=None, help="only these env labels (comma separated)")
+    p.add_argument("--policy", default=None, help="only these policies (comma separated; default: all)")
+    p.add_argument("--env", default=None, help="only these env labels (comma separated; default: all)")
     p.add_argument(
-        "--system", default=None, help="the system message instead of the env's (TEXT, or @FILE to read it)"
+        "--system",
+        default=None,
+        help="the system message (TEXT, or @FILE to read it; default: the env's own)",
     )
     p.set_defaults(func=export_command)

@@ -1,8 +1,15 @@
 """The one way seer-env talks to LLMs: an async client over litellm.
 
 - async calls (`litellm.acompletion`), a sync wrapper for plain loops;
-- a per-call timeout, retries with exponential backoff and jitter on 429, 5xx, timeouts and
-  connection errors (never on other 4xx: the request itself is wrong);
+- a per-call timeout, retries with exponential backoff and jitter on 429, 5xx and connection
+  errors; a timed-out call is retried at most `timeout_retries` times, each time with the timeout
+  multiplied by `timeout_growth` (a model that did not answer in 60 s rarely answers the same request
+  in 60 s on the next try); errors that no retry can fix (auth, bad request, context length, model not
+  found) are never retried. litellm reports some of these as server errors (a missing key is its
+  `InternalServerError` with status 500), so `classify_error` reads the message too;
+- `complete`, the sync form, runs on one event loop shared by every thread of the process (a fresh
+  loop per call makes litellm move its logging queue to every new loop, logging warnings and keeping
+  an item per call; `_SyncLoop`);
 - token and cost accounting per client, and per episode through `usage_scope()` (a context
   variable, so concurrent episodes each see only their own calls);
 - an optional on-disk cache keyed by a hash of the request (model, messages, tools, parameters),
@@ -17,6 +24,7 @@ litellm is imported on first use only: it takes seconds to import.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import contextvars
 import hashlib
@@ -47,6 +55,40 @@ _PRICED: dict[str, tuple[float, float] | None] = {}
 _PRICED_LOCK = threading.Lock()
 
 RETRYABLE_KINDS = frozenset({"rate_limit", "server_error", "timeout", "connection", "empty"})
+# kinds no retry can fix: the request, the key or the model is wrong
+FATAL_KINDS = frozenset({"auth", "bad_request", "context_window", "not_found"})
+
+# what providers and servers (OpenAI, vLLM, llama.cpp, litellm itself) say for these, whatever status
+# or exception type they come with
+_AUTH_WORDS = (
+    "missing credentials",
+    "api key",
+    "api_key",
+    "apikey",
+    "invalid_api_key",
+    "unauthorized",
+    "authentication",
+    "permission denied",
+)
+_CONTEXT_WORDS = (
+    "context length",
+    "context_length_exceeded",
+    "maximum context",
+    "context window",
+    "context size",
+    "exceed_context_size",
+    "prompt is too long",
+    "input is too long",
+)
+_NOT_FOUND_WORDS = ("model_not_found", "does not exist", "no such model", "model not found", "unknown model")
+# litellm reports a refused or dropped connection as its InternalServerError (status 500)
+_CONNECTION_WORDS = (
+    "connection error",
+    "connection refused",
+    "connecterror",
+    "cannot connect",
+    "connection reset",
+)
 
 
 class LLMError(RuntimeError):
@@ -157,31 +199,101 @@ class LLMResponse:
 
 
 def classify_error(exc: BaseException) -> str:
-    """The kind of a failed call, as counted in `errors_by_kind`."""
+    """The kind of a failed call, as counted in `errors_by_kind`: by exception type, status and message.
+
+    Kinds: timeout, rate_limit, auth, context_window, not_found, connection, bad_request, server_error,
+    unknown. The message decides between a server error and an error no retry can fix, since litellm
+    and the servers under it label those inconsistently.
+    """
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return "timeout"
     name = type(exc).__name__
     status = getattr(exc, "status_code", None)
-    if name in ("Timeout", "APITimeoutError") or "Timeout" in name:
+    status = status if isinstance(status, int) else None
+    text = str(exc).lower()
+    if name in ("Timeout", "APITimeoutError") or "Timeout" in name or status == 408:
         return "timeout"
     if name == "RateLimitError" or status == 429:
         return "rate_limit"
-    if name in ("APIConnectionError", "ConnectError", "ClientConnectionError", "ServerDisconnectedError"):
-        return "connection"
     if name in ("AuthenticationError", "PermissionDeniedError") or status in (401, 403):
         return "auth"
-    if name == "ContextWindowExceededError":
+    if name == "ContextWindowExceededError" or any(w in text for w in _CONTEXT_WORDS):
         return "context_window"
-    if name in ("NotFoundError",) or status == 404:
+    if any(w in text for w in _AUTH_WORDS):
+        return "auth"
+    if name == "NotFoundError" or status == 404 or any(w in text for w in _NOT_FOUND_WORDS):
         return "not_found"
-    if isinstance(status, int) and status >= 500:
+    if name in ("APIConnectionError", "ConnectError", "ClientConnectionError", "ServerDisconnectedError"):
+        return "connection"
+    if any(w in text for w in _CONNECTION_WORDS):
+        return "connection"
+    if status is not None and status >= 500:
         return "server_error"
     if name in ("InternalServerError", "ServiceUnavailableError", "BadGatewayError", "APIError"):
         # litellm raises a bare APIError for 5xx and for unreadable response bodies
         return "server_error"
-    if isinstance(status, int) and 400 <= status < 500 or "BadRequest" in name:
+    if status is not None and 400 <= status < 500 or "BadRequest" in name or "UnprocessableEntity" in name:
         return "bad_request"
     return "unknown"
+
+
+class _SyncLoop:
+    """The one event loop, in a daemon thread, that runs every synchronous call of this process.
+
+    litellm keeps one process-wide logging worker bound to the loop it last ran on: a fresh loop per
+    call (`asyncio.run`) makes it move its queue every call (two warnings and one kept item per call),
+    and loops in several threads at once break it (its tasks destroyed while pending). One loop for
+    all sync callers keeps it on that loop; callers in many threads share it, as async code would.
+    """
+
+    _lock = threading.Lock()
+    _loop: asyncio.AbstractEventLoop | None = None
+    _thread: threading.Thread | None = None
+
+    @classmethod
+    def loop(cls) -> asyncio.AbstractEventLoop:
+        with cls._lock:
+            if cls._loop is None or cls._loop.is_closed() or not (cls._thread and cls._thread.is_alive()):
+                if cls._loop is None:
+                    atexit.register(cls.shutdown)
+                cls._loop = asyncio.new_event_loop()
+                cls._thread = threading.Thread(
+                    target=cls._loop.run_forever, daemon=True, name="seer-env-llm-sync"
+                )
+                cls._thread.start()
+            return cls._loop
+
+    @classmethod
+    def shutdown(cls) -> None:
+        """Stop the loop and cancel what still runs on it (litellm's logging worker), at exit."""
+        with cls._lock:
+            loop, thread, cls._loop, cls._thread = cls._loop, cls._thread, None, None
+        if loop is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        if thread is not None:
+            thread.join(5)
+        if thread is not None and thread.is_alive():
+            return  # a call still runs in it: leave the loop to the interpreter's exit
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
+
+
+def run_sync(coro: Any) -> Any:
+    """Run a coroutine on the process's sync-call loop and wait for it (from any thread that is not
+    running an event loop; inside one, await the coroutine instead)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        coro.close()
+        raise RuntimeError("a synchronous LLM call inside a running event loop: await acomplete() instead")
+    return asyncio.run_coroutine_threadsafe(coro, _SyncLoop.loop()).result()
 
 
 def request_key(payload: dict[str, Any]) -> str:
@@ -264,6 +376,10 @@ class LLMClient:
     seconds is the first retry's mean delay, doubled per attempt up to `backoff_max`, with jitter.
     `price` is (input, output) USD per million tokens, for models litellm has no price for (a
     self-hosted model, say) or to override its price; a model with no known price costs 0.
+    `timeout_retries`: how often a timed-out call is tried again (0: never), each time with the
+    timeout multiplied by `timeout_growth`; they count within `max_retries`. With `api_base` and no
+    key anywhere, a placeholder key is sent (local OpenAI-compatible servers want none, but the
+    OpenAI client refuses to send a request without one).
     """
 
     def __init__(
@@ -282,6 +398,8 @@ class LLMClient:
         retry_empty: bool = True,
         max_concurrency: int | None = None,
         price: tuple[float, float] | None = None,
+        timeout_retries: int = 1,
+        timeout_growth: float = 2.0,
     ):
         if price is not None:
             price = (float(price[0]), float(price[1]))
@@ -292,6 +410,8 @@ class LLMClient:
         self.api_key = api_key
         self.timeout = float(timeout)
         self.max_retries = int(max_retries)
+        self.timeout_retries = max(0, int(timeout_retries))
+        self.timeout_growth = max(1.0, float(timeout_growth))
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.extra = dict(extra or {})
@@ -307,6 +427,7 @@ class LLMClient:
         self._rng = random.Random()
         self.price = price
         self._priced = False
+        self._key_checked = False
 
     # -- accounting ---------------------------------------------------------------------------
     @property
@@ -422,11 +543,28 @@ class LLMClient:
             except Exception as exc:  # pricing is bookkeeping: never fail a call for it
                 log.warning("could not register a price for %s with litellm: %s", self.model, exc)
 
-    async def _call_once(self, payload: dict[str, Any]) -> Any:
+    def _ensure_key(self, litellm: Any) -> None:
+        """With an `api_base` and no key set anywhere, use a placeholder (see the class docstring)."""
+        if self._key_checked:
+            return
+        self._key_checked = True
+        if self.api_key or not self.api_base:
+            return
+        try:
+            missing = litellm.validate_environment(model=self.model).get("missing_keys") or []
+        except Exception:  # a model string litellm cannot place: leave the key to litellm
+            return
+        if missing:
+            log.info("%s at %s: no %s set; sending a placeholder key", self.model, self.api_base, missing[0])
+            self.api_key = "no-key"
+
+    async def _call_once(self, payload: dict[str, Any], timeout: float | None = None) -> Any:
         import litellm  # slow import, first call only
 
         litellm.suppress_debug_info = True  # no "Give Feedback" banners on every error
         self._ensure_priced(litellm)
+        self._ensure_key(litellm)
+        timeout = self.timeout if timeout is None else timeout
 
         kwargs = dict(payload)
         if self.api_base:
@@ -434,16 +572,16 @@ class LLMClient:
         if self.api_key:
             kwargs["api_key"] = self.api_key
         # our retry loop is the only one: none in litellm, none in the OpenAI SDK under it
-        kwargs.update(timeout=self.timeout, num_retries=0, max_retries=0)
+        kwargs.update(timeout=timeout, num_retries=0, max_retries=0)
         if kwargs.get("tools"):
             # litellm checks tools for MCP gateway entries by importing the optional `mcp` package,
             # which fails without it; our tools are plain functions, so skip that check
             kwargs["_skip_mcp_handler"] = True
         # a hard cap too, in case a provider ignores the timeout
         if hasattr(asyncio, "timeout"):  # Python 3.11+: no extra task per call, unlike wait_for
-            async with asyncio.timeout(self.timeout + 5.0):
+            async with asyncio.timeout(timeout + 5.0):
                 return await litellm.acompletion(**kwargs)
-        return await asyncio.wait_for(litellm.acompletion(**kwargs), timeout=self.timeout + 5.0)
+        return await asyncio.wait_for(litellm.acompletion(**kwargs), timeout=timeout + 5.0)
 
     def _to_response(self, raw: Any) -> LLMResponse:
         choices = _get(raw, "choices") or []
@@ -500,19 +638,20 @@ class LLMClient:
         last_kind, last_msg = "unknown", ""
         attempts = self.max_retries + 1
         resp: LLMResponse | None = None
+        timeout, timeouts = self.timeout, 0
         for attempt in range(attempts):
             if attempt:
                 self._count_retry()
                 delay = self._backoff(attempt - 1)
-                if delay:
+                if delay and last_kind != "timeout":  # a timeout has waited long enough already
                     await asyncio.sleep(delay)
             t0 = time.perf_counter()
             try:
                 if sem is not None:
                     async with sem:
-                        raw = await self._call_once(payload)
+                        raw = await self._call_once(payload, timeout)
                 else:
-                    raw = await self._call_once(payload)
+                    raw = await self._call_once(payload, timeout)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -522,6 +661,15 @@ class LLMClient:
                 log.debug("LLM call failed (%s, attempt %d/%d): %s", kind, attempt + 1, attempts, exc)
                 if kind not in RETRYABLE_KINDS:
                     raise LLMError(last_msg[:2000], kind=kind, attempts=attempt + 1) from exc
+                if kind == "timeout":
+                    timeouts += 1
+                    if timeouts > self.timeout_retries:
+                        raise LLMError(
+                            f"no answer within {timeout:g} s ({timeouts} timeouts): {last_msg}"[:2000],
+                            kind="timeout",
+                            attempts=attempt + 1,
+                        ) from exc
+                    timeout *= self.timeout_growth
                 continue
             seconds = time.perf_counter() - t0
             try:
@@ -560,8 +708,9 @@ class LLMClient:
         stop: list[str] | None = None,
         max_tokens: int | None = None,
     ) -> LLMResponse:
-        """Synchronous form of `acomplete` (for plain loops; not from inside a running event loop)."""
-        return asyncio.run(self.acomplete(messages, tools, stop=stop, max_tokens=max_tokens))
+        """Synchronous form of `acomplete` (for plain loops and worker threads; not from inside a
+        running event loop). Every sync call of the process runs on one loop (`_SyncLoop`)."""
+        return run_sync(self.acomplete(messages, tools, stop=stop, max_tokens=max_tokens))
 
     def describe(self) -> dict[str, Any]:
         """The settings that shape answers, for run manifests."""
@@ -572,6 +721,8 @@ class LLMClient:
             "max_tokens": self.max_tokens,
             "timeout": self.timeout,
             "max_retries": self.max_retries,
+            "timeout_retries": self.timeout_retries,
+            "timeout_growth": self.timeout_growth,
             "extra": self.extra,
             "price": self.price,
             "cache": str(self.cache.dir) if self.cache else None,

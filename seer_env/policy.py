@@ -15,7 +15,7 @@ An episode, as the runner plays it (`seer_env.episode`)::
     size = policy.pool_size()                   # in a worker thread: it may query a database
 
 The runner calls nothing else on a policy, and reads nothing else of an env than `task_ids`,
-`env_info` (optional), `reset`, `step`. A policy that only implements `act` works: every other hook
+`env_info` and `task_gold` (both optional), `reset`, `step`. A policy that only implements `act` works: every other hook
 has a default here. Envs hand generic policies what they need to know about their family (pool
 namespace, intent labels with descriptions and hints, retrieval tools) through `EnvInfo`, which is
 also part of every reset info; no generic part of seer-env knows any env by name.
@@ -118,7 +118,9 @@ class PoolSummary(TypedDict):
 class TaskEnv(Protocol):
     """What the runner needs of an env beyond Gymnasium's reset/step: the ids of its tasks, in order.
 
-    An env may also define `env_info: EnvInfo` (read with `env_info_of`).
+    An env may also define `env_info: EnvInfo` (read with `env_info_of`), and
+    `task_gold(task_id) -> dict` (`{"answer": ...}` and keys of its own), which the runner writes in
+    each episode's record once the episode is over, so transcripts show what was expected.
     """
 
     task_ids: Sequence[str]

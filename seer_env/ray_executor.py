@@ -65,6 +65,10 @@ class EnvActor:
     def step(self, action: Any) -> Any:
         return self.env.step(action)
 
+    def task_gold(self, task_id: str) -> Any:
+        fn = getattr(self.env.unwrapped, "task_gold", None)
+        return fn(task_id) if fn is not None else None
+
     def pid(self) -> int:
         return os.getpid()
 
@@ -103,7 +107,7 @@ class _RemoteEnv:
     """The env side `play_episode` sees: its `reset` and `step` are the actor's methods."""
 
     def __init__(self, actor: Any):
-        self.reset, self.step = actor.reset, actor.step
+        self.reset, self.step, self.task_gold = actor.reset, actor.step, actor.task_gold
 
 
 class RayExecutor(Executor):

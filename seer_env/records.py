@@ -5,6 +5,10 @@ as `"schema"`). Records written before versioning (no `"schema"` key) read as ve
 fields, every one of them optional. Version 2 added `verdicts` (every scorer's verdict on the final
 answer); older records read with `verdicts` None. Report, the paper tables and resume read records
 through it.
+
+An episode that ended in an error (harness or LLM, not the policy's doing) is played again when the
+run resumes, and its new record is appended: the last record of an episode key is the one that
+counts (`read_episodes`; `history=True` gives every line).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ EpisodeKey = tuple[str, str, str, int]  # env, policy, task, trial
 
 _FIELDS = (
     "env_id", "policy", "task_id", "trial", "index", "model", "domain", "success", "reward", "n_steps",
-    "error", "usage", "timings", "seed", "trajectory", "pool_size", "observe_error", "verdicts",
+    "error", "usage", "timings", "seed", "trajectory", "pool_size", "observe_error", "verdicts", "gold",
 )  # fmt: skip
 
 
@@ -50,7 +54,9 @@ class EpisodeRecord:
     pool_size: the policy's pool after this episode, when it has one. observe_error: the pool update
     failed (the episode is kept). verdicts: how the final answer was scored, when the env says
     (ToolQA: `{"scorer", "em", "judge", "judge_reason", "judge_error"}`; `success` is the verdict of
-    `scorer`). extra: keys this version does not know, kept on rewrite.
+    `scorer`). gold: the task's expected answer as the env states it after the episode
+    (`{"answer": ...}` and env-specific keys), for reading transcripts; None when the env does not
+    say. extra: keys this version does not know, kept on rewrite.
     """
 
     env_id: str
@@ -71,6 +77,7 @@ class EpisodeRecord:
     pool_size: int | None = None
     observe_error: str | None = None
     verdicts: dict[str, Any] | None = None
+    gold: dict[str, Any] | None = None
     schema: int = RECORD_SCHEMA
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -101,7 +108,7 @@ class EpisodeRecord:
         out: dict[str, Any] = {"schema": self.schema}
         for name in _FIELDS:
             value = getattr(self, name)
-            if name in ("pool_size", "observe_error", "verdicts") and value is None:
+            if name in ("pool_size", "observe_error", "verdicts", "gold") and value is None:
                 continue  # written only when there is something to say
             out[name] = value.to_dict() if isinstance(value, Trajectory) else value
         out.update(self.extra)
@@ -143,6 +150,7 @@ class EpisodeRecord:
             pool_size=d.get("pool_size"),
             observe_error=d.get("observe_error"),
             verdicts=dict(d["verdicts"]) if isinstance(d.get("verdicts"), Mapping) else None,
+            gold=d.get("gold") if isinstance(d.get("gold"), Mapping) else None,
             schema=RECORD_SCHEMA,
             extra={k: v for k, v in d.items() if k not in _FIELDS and k != "schema"},
         )
@@ -152,8 +160,16 @@ class EpisodeRecord:
         return record if isinstance(record, EpisodeRecord) else cls.from_dict(record)
 
 
-def read_episodes(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
-    """Every complete record of a results file; a torn last line (a kill mid-write) is skipped."""
+def latest_episodes(records: list[EpisodeRecord]) -> list[EpisodeRecord]:
+    """The last record of each episode key (a replayed error's new record replaces it), in file order
+    of those last records."""
+    last = {r.key: i for i, r in enumerate(records)}
+    return [r for i, r in enumerate(records) if last[r.key] == i]
+
+
+def read_episodes(path: str | os.PathLike[str], history: bool = False) -> list[EpisodeRecord]:
+    """The records of a results file, the last one of each episode (every line with `history=True`);
+    a torn last line (a kill mid-write) is skipped."""
     out: list[EpisodeRecord] = []
     p = Path(path)
     if not p.exists():
@@ -167,7 +183,7 @@ def read_episodes(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
                 out.append(EpisodeRecord.from_dict(json.loads(line)))
             except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
                 log.warning("%s:%d: unreadable record skipped", p, n)
-    return out
+    return out if history else latest_episodes(out)
 
 
 def read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:

@@ -1,9 +1,13 @@
-"""`seer-env report DIR`: tables (terminal and markdown) and PNG plots of a run directory.
+"""`seer-env report DIR`: tables (terminal and markdown), PNG plots, an HTML report and a CSV of a run.
 
-Tables: success per env and policy (with pass^k when tasks have several trials, steps, tokens,
-cost, errors), success per domain and policy. Plots (matplotlib, Agg): success per domain and policy,
-the learning curve (rolling success against episodes in task order, with the pool size), tokens and
-cost per policy.
+Tables: success per env and policy with its 95% confidence interval (Wilson's score interval), pass^k
+when tasks have several trials, steps, tokens, cost, errors; success per env, domain and policy; the
+episodes that ended in an error. Plots (matplotlib, Agg), one panel per env (an env id is a family and
+a difficulty, e.g. ToolQA-Synth-hard-v0): success per env and policy with its interval, success per
+domain, the learning curve (rolling success against episodes in task order, with the pool size), and
+tokens and cost for the policies that called an LLM (none: no such plot). `report.html` holds all of
+it in one file, with every episode's transcript (`seer_env.report_html`); `records.csv` one row per
+episode. Only the last record of an episode counts (an error replayed on resume is replaced).
 
 pass^k is the τ-bench estimator: the mean over tasks of C(c, k) / C(n, k), n trials of which c
 succeeded (the chance that k trials drawn from the n all succeed).
@@ -20,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from seer_env.records import MANIFEST_FILE, RESULTS_FILE, EpisodeRecord, read_episodes
+from seer_env.report_html import error_rows, write_csv, write_html
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,26 @@ def _mean(xs: Sequence[float]) -> float:
     return sum(xs) / len(xs) if xs else 0.0
 
 
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson's score interval of a success rate (95% for z = 1.96); (0, 0) when n is 0.
+
+    Unlike the normal approximation it stays within [0, 1] and is not empty at 0 or n successes.
+    """
+    if n <= 0:
+        return 0.0, 0.0
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    # the rate itself always lies inside (rounding can put an end a hair past it at 0 or n successes)
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
+
+
+def env_group(env_label: str) -> str:
+    """The env id of a label (`ToolQA-easy-v0#flight` -> `ToolQA-easy-v0`): plots split by it."""
+    return env_label.split("#", 1)[0]
+
+
 def group_stats(records: Sequence[EpisodeRecord]) -> dict[str, Any]:
     n = len(records)
     succ = [int(r.success) for r in records]
@@ -45,16 +70,20 @@ def group_stats(records: Sequence[EpisodeRecord]) -> dict[str, Any]:
         per_task[(r.env_id, r.task_id)].append(s)
     trials = max((len(v) for v in per_task.values()), default=0)
     counts = [(len(v), sum(v)) for v in per_task.values()]
+    lo, hi = wilson_interval(sum(succ), n)
     out = {
         "episodes": n,
         "tasks": len(per_task),
         "success_rate": _mean(succ),
+        "ci_low": lo,
+        "ci_high": hi,
         "successes": sum(succ),
         "avg_steps": _mean(steps),
         "avg_tokens": _mean(tokens),
         "total_tokens": sum(tokens),
         "total_cost": sum(cost),
         "errors": sum(1 for r in records if r.error),
+        "llm_calls": sum(int(r.usage.get("calls") or 0) for r in records),
         "trials": trials,
         "pass_k": {k: pass_hat_k(counts, k) for k in range(1, trials + 1)},
     }
@@ -77,26 +106,44 @@ def load_run(run_dir: str | Path) -> tuple[list[EpisodeRecord], dict[str, Any]]:
 
 
 def tables(records: Sequence[EpisodeRecord]) -> dict[str, Any]:
+    """Stats per (env, policy), (domain, policy), (env id, domain, policy), policy; the errored episodes."""
     policies = list(dict.fromkeys(r.policy for r in records))  # in order of first appearance
     by_env_pol: dict[tuple[str, str], list[EpisodeRecord]] = defaultdict(list)
     by_dom_pol: dict[tuple[str, str], list[EpisodeRecord]] = defaultdict(list)
+    by_group_dom_pol: dict[tuple[str, str, str], list[EpisodeRecord]] = defaultdict(list)
+    by_group_pol: dict[tuple[str, str], list[EpisodeRecord]] = defaultdict(list)
     by_pol: dict[str, list[EpisodeRecord]] = defaultdict(list)
     for r in records:
+        dom = r.domain_or_meta() or "-"
         by_env_pol[(r.env_id, r.policy)].append(r)
-        by_dom_pol[(r.domain_or_meta() or "-", r.policy)].append(r)
+        by_dom_pol[(dom, r.policy)].append(r)
+        by_group_dom_pol[(env_group(r.env_id), dom, r.policy)].append(r)
+        by_group_pol[(env_group(r.env_id), r.policy)].append(r)
         by_pol[r.policy].append(r)
     return {
         "policies": policies,
         "envs": sorted({r.env_id for r in records}),
+        "env_groups": sorted({env_group(r.env_id) for r in records}),
         "domains": sorted({d for d, _ in by_dom_pol}),
         "env_policy": {k: group_stats(v) for k, v in by_env_pol.items()},
         "domain_policy": {k: group_stats(v) for k, v in by_dom_pol.items()},
+        "group_domain_policy": {k: group_stats(v) for k, v in by_group_dom_pol.items()},
+        "group_policy": {k: group_stats(v) for k, v in by_group_pol.items()},
         "policy": {k: group_stats(v) for k, v in by_pol.items()},
+        "errors": [r for r in records if r.error],
     }
 
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
+
+
+def _ci(s: dict[str, Any]) -> str:
+    """A success rate's 95% interval, in percent: `40.9-80.0`."""
+    return f"{_pct(s['ci_low'])}-{_pct(s['ci_high'])}"
+
+
+MAX_ERROR_ROWS = 50
 
 
 def markdown(t: dict[str, Any], manifest: dict[str, Any], run_dir: str) -> str:
@@ -106,155 +153,301 @@ def markdown(t: dict[str, Any], manifest: dict[str, Any], run_dir: str) -> str:
         lines += [f"Models: {models}. Planned episodes: {manifest.get('planned_episodes', '?')}.", ""]
     max_k = max((s["trials"] for s in t["policy"].values()), default=1)
     ks = list(range(1, max_k + 1)) if max_k > 1 else []
-    head = ["env", "policy", "episodes", "success %"] + [f"pass^{k} %" for k in ks]
+    head = ["env", "policy", "episodes", "success %", "95% CI"] + [f"pass^{k} %" for k in ks]
     head += ["avg steps", "avg tokens", "cost $", "errors"]
     lines += ["## Success per env and policy", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (env, pol), s in sorted(t["env_policy"].items()):
-        row = [env, pol, str(s["episodes"]), _pct(s["success_rate"])]
+        row = [env, pol, str(s["episodes"]), _pct(s["success_rate"]), _ci(s)]
         row += [_pct(s["pass_k"].get(k)) for k in ks]
         row += [f"{s['avg_steps']:.2f}", f"{s['avg_tokens']:.0f}", f"{s['total_cost']:.4f}", str(s["errors"])]
         lines.append("| " + " | ".join(row) + " |")
-    lines += ["", "## Success per domain (%)", ""]
+    lines += ["", "## Success per env and domain (%)", ""]
     pols = t["policies"]
-    lines += ["| domain | " + " | ".join(pols) + " |", "|---|" + "---|" * len(pols)]
-    for dom in t["domains"]:
+    lines += ["| env | domain | " + " | ".join(pols) + " |", "|---|---|" + "---|" * len(pols)]
+    for group, dom in sorted({(g, d) for g, d, _ in t["group_domain_policy"]}):
         cells = []
         for p in pols:
-            s = t["domain_policy"].get((dom, p))
+            s = t["group_domain_policy"].get((group, dom, p))
             cells.append(f"{_pct(s['success_rate'])} ({s['successes']}/{s['episodes']})" if s else "-")
-        lines.append(f"| {dom} | " + " | ".join(cells) + " |")
-    lines += ["", "## Per policy", "", "| policy | episodes | success % | total tokens | cost $ | errors |"]
-    lines += ["|---|---|---|---|---|---|"]
+        lines.append(f"| {group} | {dom} | " + " | ".join(cells) + " |")
+    lines += ["", "## Per policy", ""]
+    lines += ["| policy | episodes | success % | 95% CI | total tokens | cost $ | errors |"]
+    lines += ["|---|---|---|---|---|---|---|"]
     for p in pols:
         s = t["policy"][p]
         lines.append(
-            f"| {p} | {s['episodes']} | {_pct(s['success_rate'])} | {s['total_tokens']} | "
+            f"| {p} | {s['episodes']} | {_pct(s['success_rate'])} | {_ci(s)} | {s['total_tokens']} | "
             f"{s['total_cost']:.4f} | {s['errors']} |"
         )
+    rows = error_rows(t["errors"])
+    lines += ["", f"## Errors ({len(rows)} episodes)", ""]
+    if not rows:
+        lines += ["No episode ended in an error.", ""]
+    else:
+        lines += [
+            "Episodes that ended in a harness or LLM error, not a result: running the same command "
+            "again plays them again (unless --no-retry-errors).",
+            "",
+            "| env | policy | task | trial | kind | message |",
+            "|---|---|---|---|---|---|",
+        ]
+        for env, pol, task, trial, kind, msg in rows[:MAX_ERROR_ROWS]:
+            cell = msg.replace("|", "\\|")[:300]
+            lines.append(f"| {env} | {pol} | {task} | {trial} | {kind} | {cell} |")
+        if len(rows) > MAX_ERROR_ROWS:
+            lines.append(
+                f"\n... and {len(rows) - MAX_ERROR_ROWS} more (report.html and records.csv list all)"
+            )
     lines.append("")
     return "\n".join(lines)
 
 
 def show_tables(t: dict[str, Any]) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
     max_k = max((s["trials"] for s in t["policy"].values()), default=1)
     ks = list(range(1, max_k + 1)) if max_k > 1 else []
-    tab = Table(title="success per env and policy")
-    for c in [
-        "env",
-        "policy",
-        "episodes",
-        "success %",
-        *[f"pass^{k} %" for k in ks],
-        "steps",
-        "tokens",
-        "cost $",
-        "errors",
-    ]:
-        tab.add_column(c, justify="left" if c in ("env", "policy") else "right", overflow="fold")
-    for (env, pol), s in sorted(t["env_policy"].items()):
-        tab.add_row(
-            env,
-            pol,
-            str(s["episodes"]),
-            _pct(s["success_rate"]),
-            *[_pct(s["pass_k"].get(k)) for k in ks],
-            f"{s['avg_steps']:.2f}",
-            f"{s['avg_tokens']:.0f}",
-            f"{s['total_cost']:.4f}",
-            str(s["errors"]),
+    usage = bool(llm_policies(t))  # tokens and cost only when some policy called an LLM
+    cols = ["env", "policy", "n", "success", "95% CI", *[f"pass^{k}" for k in ks], "steps"]
+    cols += ["tokens", "cost $"] if usage else []
+    cols += ["errors"]
+    tab = Table(
+        title="success per env and policy (%)", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+    )
+    widest = {
+        "env": min(12, max((len(e) for e, _ in t["env_policy"]), default=3)),
+        "policy": min(16, max((len(p) for p in t["policies"]), default=6)),
+    }
+    for c in cols:
+        text = c in widest
+        tab.add_column(
+            c, justify="left" if text else "right", overflow="fold", no_wrap=not text, min_width=widest.get(c)
         )
+    for (env, pol), s in sorted(t["env_policy"].items()):
+        row = [env, pol, str(s["episodes"]), _pct(s["success_rate"]), _ci(s)]
+        row += [_pct(s["pass_k"].get(k)) for k in ks] + [f"{s['avg_steps']:.2f}"]
+        row += [f"{s['avg_tokens']:.0f}", f"{s['total_cost']:.4f}"] if usage else []
+        tab.add_row(*row, str(s["errors"]))
     console.print(tab)
-    dom = Table(title="success per domain (%)")
+    dom = Table(title="success per env and domain (%)")
+    dom.add_column("env")
     dom.add_column("domain")
     for p in t["policies"]:
         dom.add_column(p, justify="right")
-    for d in t["domains"]:
+    for group, d in sorted({(g, d) for g, d, _ in t["group_domain_policy"]}):
         row = []
         for p in t["policies"]:
-            s = t["domain_policy"].get((d, p))
+            s = t["group_domain_policy"].get((group, d, p))
             row.append(_pct(s["success_rate"]) if s else "-")
-        dom.add_row(d, *row)
+        dom.add_row(group, d, *row)
     console.print(dom)
+    if t["errors"]:
+        from rich.text import Text
+
+        err = Table(title=f"episodes that ended in an error ({len(t['errors'])})")
+        for c in ("env", "policy", "task", "trial", "kind", "message"):
+            err.add_column(c, overflow="fold")
+        for env, pol, task, trial, kind, msg in error_rows(t["errors"])[:20]:
+            err.add_row(env, pol, task, str(trial), kind, Text(msg[:200]))
+        console.print(err)
 
 
-def plots(records: Sequence[EpisodeRecord], t: dict[str, Any], out: Path) -> list[Path]:
+def _grid(n: int, width: float = 5.5, height: float = 3.6):
+    """A figure with `n` panels, at most 2 per row; the axes as a flat list of exactly `n`."""
+    import matplotlib.pyplot as plt
+
+    cols = 1 if n == 1 else 2
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    flat = [ax for row in axes for ax in row]
+    for ax in flat[n:]:  # an odd count leaves one cell: no empty panel
+        ax.remove()
+    return fig, flat[:n]
+
+
+def _label_bars(
+    ax: Any, bars: Any, values: Sequence[float], fmt: str, small: float, inside: bool = False
+) -> None:
+    """Write the value above each bar lower than `small` (a bar too short to read against the axis);
+    with `inside`, the taller bars get theirs inside their top (clear of error bars above them)."""
+    for bar, v in zip(bars, values, strict=True):
+        x = bar.get_x() + bar.get_width() / 2
+        if v < small:
+            ax.annotate(
+                fmt.format(v), (x, bar.get_height()), xytext=(0, 2), textcoords="offset points",
+                ha="center", va="bottom", fontsize=7,
+            )  # fmt: skip
+        elif inside:
+            ax.annotate(
+                fmt.format(v), (x, bar.get_height()), xytext=(0, -3), textcoords="offset points",
+                ha="center", va="top", fontsize=7, color="white", fontweight="bold",
+            )  # fmt: skip
+
+
+def _percent_axis(ax: Any, label: str) -> None:
+    """0-100 %, with room above 100 for a legend in one row, which then hides no bar or line."""
+    ax.set_ylim(0, 122)
+    ax.set_yticks(range(0, 101, 20))
+    ax.set_ylabel(label)
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, fontsize=7, loc="upper center", ncol=min(4, len(handles)), frameon=False)
+
+
+def _save(fig: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+PLOT_FILES = ("success.png", "success_by_domain.png", "learning_curve.png", "tokens_cost.png")
+
+
+def figures(records: Sequence[EpisodeRecord], t: dict[str, Any]) -> dict[str, Any]:
+    """The report's matplotlib figures by file name; a plot with nothing to show is left out."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    figs = {
+        "success.png": _plot_success(t),
+        "success_by_domain.png": _plot_domains(t),
+        "learning_curve.png": _plot_learning(records, t),
+    }
+    usage = _plot_usage(t)
+    if usage is not None:
+        figs["tokens_cost.png"] = usage
+    return figs
 
-    written: list[Path] = []
-    pols = t["policies"]
 
-    # success per domain and policy
-    doms = t["domains"]
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(doms) * max(1, len(pols)) ** 0.5 + 3), 4))
-    width = 0.8 / max(1, len(pols))
+def plots(records: Sequence[EpisodeRecord], t: dict[str, Any], out: Path) -> list[Path]:
+    """Write the report's PNGs (see the module docstring); a plot with nothing to show is not written
+    (and one an earlier report wrote is removed)."""
+    figs = figures(records, t)
+    for name in PLOT_FILES:
+        if name not in figs:
+            (out / name).unlink(missing_ok=True)
+    return [_save(fig, out / name) for name, fig in figs.items()]
+
+
+def llm_policies(t: dict[str, Any]) -> list[str]:
+    """The policies that called an LLM (tokens and cost are plotted for them only)."""
+    return [p for p in t["policies"] if t["policy"][p]["llm_calls"] or t["policy"][p]["total_tokens"]]
+
+
+def _plot_success(t: dict[str, Any]) -> Any:
+    """Success per env and policy, with its 95% interval."""
+    groups, pols = t["env_groups"], t["policies"]
+    fig, (ax,) = _grid(1, width=max(6.0, 1.1 * len(groups) * len(pols) + 2.5), height=4.0)
+    width = 0.8 / len(pols)
     for i, p in enumerate(pols):
-        ys = [100 * (t["domain_policy"].get((d, p)) or {}).get("success_rate", 0.0) for d in doms]
-        ax.bar([j + i * width for j in range(len(doms))], ys, width, label=p)
-    ax.set_xticks([j + width * (len(pols) - 1) / 2 for j in range(len(doms))])
-    ax.set_xticklabels(doms, rotation=30, ha="right")
-    ax.set_ylabel("success %")
-    ax.set_ylim(0, 105)
-    ax.set_title("success per domain")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = out / "success_by_domain.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    written.append(path)
+        stats = [t["group_policy"].get((g, p)) for g in groups]
+        xs = [j + i * width for j, s in enumerate(stats) if s]
+        ys = [100 * s["success_rate"] for s in stats if s]
+        err = [
+            [max(0.0, 100 * (s["success_rate"] - s["ci_low"])) for s in stats if s],
+            [max(0.0, 100 * (s["ci_high"] - s["success_rate"])) for s in stats if s],
+        ]
+        bars = ax.bar(xs, ys, width, yerr=err, capsize=3, label=p, error_kw={"elinewidth": 0.8})
+        _label_bars(ax, bars, ys, "{:.0f}", small=12, inside=True)
+    ax.set_xticks([j + width * (len(pols) - 1) / 2 for j in range(len(groups))])
+    ax.set_xticklabels(groups, rotation=15, ha="right")
+    ax.set_title("success per env")
+    _percent_axis(ax, "success % (95% CI)")
+    return fig
 
-    # learning curve: rolling success in task order, with the pool size
-    fig, ax = plt.subplots(figsize=(8, 4))
-    ax2 = None
-    for p in pols:
-        recs = sorted((r for r in records if r.policy == p), key=lambda r: (r.index, r.trial))
-        if not recs:
-            continue
-        succ = [int(r.success) for r in recs]
-        w = max(5, len(succ) // 10)
-        roll = [100 * _mean(succ[max(0, i - w + 1) : i + 1]) for i in range(len(succ))]
-        ax.plot(range(1, len(roll) + 1), roll, label=f"{p} (rolling {w})")
-        sizes = [r.pool_size for r in recs]
-        if any(s is not None for s in sizes):
-            ax2 = ax2 or ax.twinx()
-            xs = [i + 1 for i, s in enumerate(sizes) if s is not None]
-            ax2.plot(
-                xs, [s for s in sizes if s is not None], linestyle="--", alpha=0.6, label=f"{p} pool size"
+
+def _plot_domains(t: dict[str, Any]) -> Any:
+    """Success per domain and policy, one panel per env."""
+    groups, pols = t["env_groups"], t["policies"]
+    fig, axes = _grid(len(groups))
+    for ax, g in zip(axes, groups, strict=True):
+        doms = sorted({d for gg, d, _ in t["group_domain_policy"] if gg == g})
+        width = 0.8 / len(pols)
+        for i, p in enumerate(pols):
+            stats = [t["group_domain_policy"].get((g, d, p)) for d in doms]
+            xs = [j + i * width for j, st in enumerate(stats) if st]
+            ys = [100 * st["success_rate"] for st in stats if st]
+            if xs:
+                bars = ax.bar(xs, ys, width, label=p)
+                _label_bars(ax, bars, ys, "{:.0f}", small=15)
+        ax.set_xticks([j + width * (len(pols) - 1) / 2 for j in range(len(doms))])
+        ax.set_xticklabels(doms, rotation=30, ha="right", fontsize=8)
+        ax.set_title(g, fontsize=10)
+        _percent_axis(ax, "success %")
+    fig.suptitle("success per domain")
+    return fig
+
+
+def _plot_learning(records: Sequence[EpisodeRecord], t: dict[str, Any]) -> Any:
+    """Rolling success in task order per policy, with the pool size, one panel per env."""
+    from matplotlib.ticker import MaxNLocator
+
+    groups = t["env_groups"]
+    fig, axes = _grid(len(groups), height=3.4)
+    for ax, g in zip(axes, groups, strict=True):
+        ax2 = None
+        for p in t["policies"]:
+            recs = sorted(
+                (r for r in records if r.policy == p and env_group(r.env_id) == g),
+                key=lambda r: (r.index, r.trial),
             )
-    ax.set_xlabel("episodes (task order)")
-    ax.set_ylabel("success % (rolling)")
-    ax.set_ylim(0, 105)
-    ax.set_title("learning curve")
-    ax.legend(loc="upper left", fontsize=8)
-    if ax2 is not None:
-        ax2.set_ylabel("pool size")
-        ax2.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    path = out / "learning_curve.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    written.append(path)
+            if not recs:
+                continue
+            succ = [int(r.success) for r in recs]
+            w = max(5, len(succ) // 10)
+            roll = [100 * _mean(succ[max(0, i - w + 1) : i + 1]) for i in range(len(succ))]
+            (line,) = ax.plot(range(1, len(roll) + 1), roll, label=f"{p} (rolling {w})")
+            sizes = [r.pool_size for r in recs]
+            if any(s is not None for s in sizes):
+                ax2 = ax2 or ax.twinx()
+                xs = [i + 1 for i, s in enumerate(sizes) if s is not None]
+                ys = [s for s in sizes if s is not None]
+                ax2.plot(xs, ys, linestyle="--", alpha=0.7, color=line.get_color(), label=f"{p} pool")
+        ax.set_xlabel("episodes (task order)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(g, fontsize=10)
+        if ax2 is not None:  # one legend for both axes
+            h2, l2 = ax2.get_legend_handles_labels()
+            ax2.set_ylabel("pool size (dashed)")
+            top = max((max(ln.get_ydata(), default=0) for ln in ax2.lines), default=0)
+            ax2.set_ylim(0, max(1.0, top) * 1.22)  # the legend row stays clear, as on the left axis
+            for h, lab in zip(h2, l2, strict=True):
+                ax.plot([], [], linestyle="--", color=h.get_color(), label=lab)
+        _percent_axis(ax, "success % (rolling)")
+    fig.suptitle("learning curve")
+    return fig
 
-    # tokens and cost per policy
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.5))
-    a1.bar(pols, [t["policy"][p]["avg_tokens"] for p in pols], color="tab:blue")
-    a1.set_title("tokens per episode")
-    a2.bar(pols, [t["policy"][p]["total_cost"] for p in pols], color="tab:orange")
-    a2.set_title("total cost ($)")
-    for a in (a1, a2):
-        a.tick_params(axis="x", rotation=30)
-    fig.tight_layout()
-    path = out / "tokens_cost.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    written.append(path)
-    return written
+
+def _plot_usage(t: dict[str, Any]) -> Any:
+    """Tokens per episode and total cost per env, for the policies that called an LLM (None: none did)."""
+    pols = llm_policies(t)
+    if not pols:
+        return None
+    groups = t["env_groups"]
+    fig, (a1, a2) = _grid(2, width=max(4.5, 0.9 * len(groups) * len(pols) + 2.0), height=3.6)
+    width = 0.8 / len(pols)
+    for i, p in enumerate(pols):
+        stats = [t["group_policy"].get((g, p)) for g in groups]
+        xs = [j + i * width for j, st in enumerate(stats) if st]
+        tokens = [st["avg_tokens"] for st in stats if st]
+        cost = [st["total_cost"] for st in stats if st]
+        b1 = a1.bar(xs, tokens, width, label=p)
+        b2 = a2.bar(xs, cost, width, label=p)
+        _label_bars(a1, b1, tokens, "{:.0f}", small=0.15 * max(tokens + [1e-9]) or 1)
+        _label_bars(a2, b2, cost, "${:.4f}", small=0.15 * max(cost + [1e-9]) or 1)
+    for ax, title in ((a1, "tokens per episode"), (a2, "total cost ($)")):
+        ax.set_xticks([j + width * (len(pols) - 1) / 2 for j in range(len(groups))])
+        ax.set_xticklabels(groups, rotation=15, ha="right", fontsize=8)
+        ax.set_title(title)
+        ax.legend(fontsize=7)
+        ax.set_ylim(bottom=0)
+    return fig
 
 
 # -- the paper's figures: ablation bars, success against k, the improvement curve --------------------
@@ -449,10 +642,13 @@ def make_report(
     out: str | Path | None = None,
     plots_on: bool = True,
     print_tables: bool = False,
+    html: bool = True,
     **kw: Any,
 ) -> dict[str, Any]:
-    """Write `report.md` (and PNGs) for a run directory; returns the tables and the files written."""
+    """Write `report.md`, the PNGs, `report.html` and `records.csv` for a run directory; returns the
+    tables and the files written."""
     plots_on = kw.pop("plots", plots_on)
+    max_transcripts = kw.pop("max_transcripts", None)
     run_dir = Path(run_dir)
     out_dir = Path(out) if out else run_dir
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -463,8 +659,17 @@ def make_report(
     md = markdown(t, manifest, str(run_dir))
     (out_dir / "report.md").write_text(md, encoding="utf-8")
     files = [out_dir / "report.md"]
+    images: list[Path] = []
     if plots_on:
-        files += plots(records, t, out_dir)
+        images = plots(records, t, out_dir)
+        files += images
+    files.append(write_csv(records, out_dir / "records.csv"))
+    if html:
+        # and the other figures of the run folder (the paper protocol's ablation.png, k_sweep.png, ...)
+        images += sorted(p for p in out_dir.glob("*.png") if p not in images) if plots_on else []
+        files.append(
+            write_html(records, t, manifest, images, out_dir / "report.html", str(run_dir), max_transcripts)
+        )
     if print_tables:
         show_tables(t)
     return {"tables": t, "files": files}
@@ -474,17 +679,40 @@ def report_command(args: Any) -> int:
     import sys
 
     try:
-        make_report(args.dir, out=args.out, plots=not args.no_plots, print_tables=True)
+        result = make_report(
+            args.dir,
+            out=args.out,
+            plots=not args.no_plots,
+            print_tables=True,
+            html=not args.no_html,
+            max_transcripts=args.max_transcripts,
+        )
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    print("wrote:")
+    for path in result["files"]:
+        print(f"  {path}")
     return 0
 
 
 def add_parser(subparsers: Any) -> None:
-    """`seer-env report DIR [--out DIR] [--no-plots]`."""
-    rep = subparsers.add_parser("report", help="tables and plots of a run directory")
+    """`seer-env report DIR [--out DIR] [--no-plots] [--no-html] [--max-transcripts N]`."""
+    rep = subparsers.add_parser(
+        "report",
+        help="tables, plots, an HTML report and a CSV of a run directory",
+        description="Tables (printed and report.md), PNG plots, report.html (self-contained: tables, "
+        "plots, every episode's transcript, the errors) and records.csv of a run directory.",
+    )
     rep.add_argument("dir", help="a run directory (with results.jsonl)")
-    rep.add_argument("--out", default=None, help="where to write report.md and PNGs (default: DIR)")
-    rep.add_argument("--no-plots", action="store_true")
+    rep.add_argument("--out", default=None, help="where to write the report (default: DIR)")
+    rep.add_argument("--no-plots", action="store_true", help="no PNG plots (report.html then has none)")
+    rep.add_argument("--no-html", action="store_true", help="no report.html")
+    rep.add_argument(
+        "--max-transcripts",
+        type=int,
+        default=None,
+        help="transcripts in report.html: at most this many episodes, errored ones first "
+        "(default: all, up to 2000)",
+    )
     rep.set_defaults(func=report_command)

@@ -7,11 +7,15 @@
   so a slow tool never blocks LLM calls (`local`), or in Ray actors (`ray`).
 - One line per finished episode in `results.jsonl` (an `EpisodeRecord`), written, flushed and fsync'd
   when the episode ends; `manifest.json` holds the config, package versions, models and pool hashes.
-- Resume: episodes already in `results.jsonl` (key = env, policy, task, trial) are skipped.
+- Resume: episodes already in `results.jsonl` (key = env, policy, task, trial) are skipped, except
+  those that ended in an error (a harness or LLM failure is not a result): they are played again
+  unless `retry_errors=False`. A policy's failure (a wrong answer, the step cap) is a result.
 - One run per output folder: a run holds `run.lock` in it, and a second run on the folder stops at
   once naming the first (`claim_out_folder`).
-- A failing episode is recorded with its error; it never ends the run. Ctrl-C (task cancellation)
-  stops cleanly: every finished episode is already on disk.
+- A failing episode is recorded with its error; it never ends the run by itself, but when the same
+  kind of error ends `max_consecutive_errors` episodes in a row the run stops (`seer_env.breaker`):
+  `counts["stopped"]` says why. Ctrl-C (task cancellation) stops cleanly: every finished episode is
+  already on disk.
 - Policies that add to a pool are ordered by `accumulate` (`seer_env.accumulation`): online,
   sequential, batch:N or none.
 
@@ -37,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from seer_env.accumulation import Accumulation
+from seer_env.breaker import CircuitBreaker
 from seer_env.episode import EpisodeOutcome, episode_trajectory, episode_usage, error_of
 from seer_env.executor import EnvDescription, Executor, make_executor
 from seer_env.files import ClaimedLock, LockHeldError, claim_lock, describe_owner
@@ -180,6 +185,9 @@ class Runner:
     `OutFolderError` if another run holds the folder.
     executor: where envs live: "local" (default), "ray", or an `Executor`; executor_options go to
     its constructor (ray: address, env_cpus, retries; see `seer_env.ray_executor`).
+    retry_errors: play again the recorded episodes that ended in an error (default) or keep them.
+    max_consecutive_errors: stop the run when this many episodes in a row end in the same kind of
+    error (0: never).
     """
 
     def __init__(
@@ -204,6 +212,8 @@ class Runner:
         out_lock: ClaimedLock | None = None,
         executor: str | Executor | None = None,
         executor_options: dict[str, Any] | None = None,
+        retry_errors: bool = True,
+        max_consecutive_errors: int = 0,
     ):
         if not envs or not policies:
             raise ValueError("need at least one env and one policy")
@@ -220,6 +230,9 @@ class Runner:
         self.on_record, self.on_plan = on_record, on_plan
         self.fsync = fsync
         self.out_lock = out_lock
+        self.retry_errors = retry_errors
+        self.breaker = CircuitBreaker(max_consecutive_errors)
+        self._tasks: list[asyncio.Future] = []
         self.results_path = self.out / RESULTS_FILE
         self.manifest_path = self.out / MANIFEST_FILE
         self.events_path = self.out / EVENTS_FILE
@@ -248,7 +261,10 @@ class Runner:
 
     def env_args(self, env_id: str) -> tuple[str, dict[str, Any]]:
         """How an env of this label is built: its gym id and the kwargs for `gymnasium.make`."""
-        return gym_id_of(env_id), self.env_kwargs_for(env_id)
+        kwargs = self.env_kwargs_for(env_id)
+        if "max_steps" in kwargs:  # Gymnasium's TimeLimit follows the env's own cap
+            kwargs.setdefault("max_episode_steps", kwargs["max_steps"])
+        return gym_id_of(env_id), kwargs
 
     def _policies(self, label: str, env_id: str) -> InstanceCache:
         key = (label, env_id)
@@ -347,6 +363,7 @@ class Runner:
             seed=seed,
             trajectory=traj,
             verdicts=_verdicts(out.final_info) if out.terminated else None,
+            gold=out.gold,
         )
         return record, traj, policy
 
@@ -406,7 +423,18 @@ class Runner:
             if self.on_record:
                 with contextlib.suppress(Exception):
                     self.on_record(record.to_dict())
+            if self.breaker.record(record.error):
+                self._stop(self.breaker.reason or "circuit breaker")
         await self.accumulation.episode_done(spec)
+
+    def _stop(self, reason: str) -> None:
+        """End the run early: every episode not yet finished is cancelled (and played on resume)."""
+        log.info("%s", reason)
+        self.counts["stopped"] = reason
+        current = asyncio.current_task()
+        for t in self._tasks:
+            if t is not current and not t.done():
+                t.cancel()
 
     # -- the run ----------------------------------------------------------------------------------
     async def run(self) -> dict[str, Any]:
@@ -437,8 +465,14 @@ class Runner:
     async def _run(self) -> dict[str, Any]:
         await self.build_plan()
         recorded = {r.key: r for r in read_episodes(self.results_path)}
+        if self.retry_errors:  # an error is not a result: play those episodes again
+            replay = {k for k, r in recorded.items() if r.error is not None}
+            recorded = {k: r for k, r in recorded.items() if k not in replay}
+        else:
+            replay = set()
         todo = [s for s in self.plan if s.key not in recorded]
         skipped = len(self.plan) - len(todo)
+        replayed = sum(1 for s in todo if s.key in replay)
         gated = {label: e.accumulates and self.accumulate != "none" for label, e in self.policies.items()}
         self.accumulation = Accumulation(
             self.accumulate, self.plan, gated, self.events_path, self._observe_batch, self.fsync
@@ -447,25 +481,33 @@ class Runner:
             self.on_plan(len(self.plan), skipped)
         self._results = ResultsFile(self.results_path, self.fsync)
         self._write_manifest(
-            "started", {"skipped": skipped, "to_play": len(todo), "pools_at_start": self._pool_facts()}
+            "started",
+            {
+                "skipped": skipped,
+                "to_play": len(todo),
+                "replayed_errors": replayed,
+                "pools_at_start": self._pool_facts(),
+            },
         )
         await self.accumulation.resume(self.plan, recorded)
         copies: dict[str, int] = {}
         for s in todo:
             copies[s.env_id] = min(self.concurrency, copies.get(s.env_id, 0) + 1)
         await self.executor.prepare(copies)
-        self.counts = {"done": 0, "success": 0, "errors": 0, "skipped": skipped}
+        self.counts = {"done": 0, "success": 0, "errors": 0, "skipped": skipped, "replayed": replayed}
         slots = asyncio.Semaphore(self.concurrency)
-        tasks = [asyncio.ensure_future(self._episode(s, slots)) for s in todo]
+        tasks = self._tasks = [asyncio.ensure_future(self._episode(s, slots)) for s in todo]
         status = "finished"
         try:
             await asyncio.gather(*tasks)
         except asyncio.CancelledError:
-            status = "interrupted"
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+            if "stopped" not in self.counts:
+                status = "interrupted"
+                raise
+            status = "stopped"
         finally:
             self.counts["planned"] = len(self.plan)
             with contextlib.suppress(Exception):

@@ -37,6 +37,7 @@ from typing import Any
 from seer_env.envs.taubench import TauBenchNotInstalled, require_tau_bench
 from seer_env.envs.taubench.env import RESPOND
 from seer_env.envs.taubench.intents import intent_examples, intent_of, parse_intent, state_changing_tools
+from seer_env.envs.taubench.users import bind_user
 from seer_env.pool.types import STRATEGIES
 from seer_env.types import Step, ToolCall, Trajectory
 
@@ -78,11 +79,12 @@ def _tool_names(tools_info: Sequence[dict[str, Any]]) -> list[str]:
 
 
 class _TauEnvDriver:
-    """Drives a τ-bench `Env`."""
+    """Drives a τ-bench `Env` (its offline user, if any, learns the env, so it keys by task index)."""
 
     def __init__(self, env: Any):
         self.env = env
         self.types = require_tau_bench("tau_bench.types")
+        bind_user(env)
 
     def reset(self, task_index: int | None) -> tuple[str, dict[str, Any]]:
         res = self.env.reset(task_index=task_index)
@@ -183,8 +185,8 @@ class SeerTauAgent(_AgentBase):
 
     # -- SEER pieces ------------------------------------------------------------------------------
 
-    def intent_for(self, query: str) -> str | None:
-        """The predicted intent of a request (None when there is no pool or prediction is off)."""
+    def _intent_messages(self, query: str) -> list[dict[str, Any]] | None:
+        """The intent prediction prompt (None when there is no pool or prediction is off)."""
         if not self.predict_intent or self.memory is None or not self.write_tools:
             return None
         shots = "".join(
@@ -197,11 +199,28 @@ class SeerTauAgent(_AgentBase):
             + (f"Worked examples:\n\n{shots}" if shots else "")
             + f"Message: {query}\nActions:"
         )
+        return [{"role": "user", "content": prompt}]
+
+    def intent_for(self, query: str) -> str | None:
+        """The predicted intent of a request (None when there is no pool or prediction is off)."""
+        messages = self._intent_messages(query)
+        if messages is None:
+            return None
         try:
-            resp = self.llm.complete(
-                [{"role": "user", "content": prompt}], max_tokens=self.classify_max_tokens
-            )
+            resp = self.llm.complete(messages, max_tokens=self.classify_max_tokens)
         except Exception as exc:  # the intent only sharpens recall; never lose the episode over it
+            log.warning("intent prediction failed: %s", exc)
+            return None
+        return parse_intent(resp.content, self.write_tools)
+
+    async def aintent_for(self, query: str) -> str | None:
+        """`intent_for` on the caller's event loop."""
+        messages = self._intent_messages(query)
+        if messages is None:
+            return None
+        try:
+            resp = await self.llm.acomplete(messages, max_tokens=self.classify_max_tokens)
+        except Exception as exc:
             log.warning("intent prediction failed: %s", exc)
             return None
         return parse_intent(resp.content, self.write_tools)
@@ -261,7 +280,15 @@ class SeerTauAgent(_AgentBase):
 
     def _complete(self, messages: list[dict[str, Any]]) -> tuple[dict[str, Any], str, dict[str, Any], float]:
         """One model call -> (message dict as ToolCallingAgent stores it, action name, kwargs, cost)."""
-        resp = self.llm.complete(messages, tools=self.tools_info)
+        return self._reply(self.llm.complete(messages, tools=self.tools_info))
+
+    async def _acomplete(
+        self, messages: list[dict[str, Any]]
+    ) -> tuple[dict[str, Any], str, dict[str, Any], float]:
+        """`_complete` on the caller's event loop."""
+        return self._reply(await self.llm.acomplete(messages, tools=self.tools_info))
+
+    def _reply(self, resp: Any) -> tuple[dict[str, Any], str, dict[str, Any], float]:
         cost = float((resp.usage or {}).get("cost") or 0.0)
         message: dict[str, Any] | None = None
         raw = resp.raw

@@ -150,7 +150,7 @@ class SeerTauPolicy(Policy):
                 {"role": "system", "content": agent.wiki},
                 {"role": "user", "content": observation},
             ]
-            self.predicted = await asyncio.to_thread(agent.intent_for, observation)
+            self.predicted = await agent.aintent_for(observation)
         elif self._pending is not None:
             self._record(observation)
         if not self.steps or agent.strategy != "goal":
@@ -161,7 +161,8 @@ class SeerTauPolicy(Policy):
             [int(getattr(getattr(r, "experience", r), "id", -1) or -1) for r in self._recalled]
         )
         prompt = [{"role": "system", "content": agent.system_prompt(self._recalled)}] + self.messages[1:]
-        message, name, kwargs, _cost = await asyncio.to_thread(agent._complete, prompt)
+        # on the runner's loop: a sync call per step would run litellm on a second loop
+        message, name, kwargs, _cost = await agent._acomplete(prompt)
         self._pending = (message, name, kwargs)
         return ToolCall(name, dict(kwargs))
 

@@ -8,7 +8,8 @@ unknown user strategies. So, for the duration of one call and restored after:
   "tool-calling" (so the checkpoint file name says "tool-calling");
 - with an offline user (scripted, replay), `RunConfig.user_strategy` says "llm" (`user_model` carries
   the offline strategy's name, so the file is named `..._user-scripted-llm_...`) and τ-bench's
-  `load_user` is answered by the offline simulator in every thread (`users.user_override`).
+  `load_user` is answered by the offline simulator in every thread (`users.user_override`);
+- with `user_api_base`, τ-bench's LLM user calls go to that endpoint (`users.set_user_endpoint`).
 
 `run()` draws its main env's task with `random.randint(0, n)` after `random.seed(seed)`, which is out
 of range for some seeds (tau-bench's GitHub issue #36); that seed is refused up front with a clear message.
@@ -28,7 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from seer_env.envs.taubench import require_tau_bench
-from seer_env.envs.taubench.users import OFFLINE_STRATEGIES, offline_factory, user_override
+from seer_env.envs.taubench.users import (
+    OFFLINE_STRATEGIES,
+    offline_factory,
+    set_user_endpoint,
+    user_override,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,8 @@ class TauRunOptions:
     model_provider: str | None = None
     user_model: str = "gpt-4o"
     user_model_provider: str | None = None
+    user_api_base: str | None = None
+    user_api_key: str | None = None
     user_strategy: str = "llm"
     user_data: Any = None
     task_split: str = "test"
@@ -165,13 +173,16 @@ def run_tau(opts: TauRunOptions, *, memory: Any = None, llm: Any = None) -> TauR
     from seer_env.agents.taubench.agent import SeerTauAgent
 
     provider, model = split_model(opts.model, opts.model_provider, litellm.provider_list)
+    user_provider, user_model = split_model(opts.user_model, opts.user_model_provider, litellm.provider_list)
     offline = opts.user_strategy in OFFLINE_STRATEGIES
+    if opts.user_api_base and not offline:
+        set_user_endpoint(user_model, user_provider, opts.user_api_base, opts.user_api_key)
     config = types.RunConfig(
         model_provider=provider,
-        user_model_provider=opts.user_model_provider or "openai",
+        user_model_provider=user_provider,
         model=model,
         # an offline user has no model; its name in the file name is the next best thing
-        user_model=opts.user_strategy if offline else opts.user_model,
+        user_model=opts.user_strategy if offline else user_model,
         num_trials=opts.num_trials,
         env=opts.env,
         agent_strategy="tool-calling",

@@ -29,7 +29,9 @@ expression whose result would be too large to compute (`9**9**9` would hold the 
 `user_strategy` takes τ-bench's strategies (llm, react, verify, reflection, human) and the offline
 ones of `seer_env.envs.taubench.users` (scripted, replay; their data comes from `user_data`). The
 default is τ-bench's: an LLM user (`gpt-4o` via `openai`), which calls its model once when the env is
-built and at every `reset` and `respond`; pass `user_strategy="scripted"` to play offline.
+built and at every `reset` and `respond`; `user_api_base` (and `user_api_key`) send those calls to
+another endpoint, e.g. a local server (`users.set_user_endpoint`). Pass `user_strategy="scripted"` to
+play offline; the offline users know which task they play by its index (`users.bind_user`).
 """
 
 from __future__ import annotations
@@ -47,7 +49,14 @@ import gymnasium as gym
 from seer_env.actions import ActionParseError, parse_action
 from seer_env.envs.taubench._compat import require_tau_bench
 from seer_env.envs.taubench.intents import intent_examples, intent_of, state_changing_tools
-from seer_env.envs.taubench.users import OFFLINE_STRATEGIES, ScriptedUser, offline_factory, user_override
+from seer_env.envs.taubench.users import (
+    OFFLINE_STRATEGIES,
+    ScriptedUser,
+    bind_user,
+    offline_factory,
+    set_user_endpoint,
+    user_override,
+)
 from seer_env.spaces import TextObservation, ToolCallSpace
 from seer_env.types import ToolCall, ToolSpec
 
@@ -158,6 +167,8 @@ class TauBenchEnv(gym.Env):
         write_tools: Sequence[str] | None = None,
         render_mode: str | None = None,
         max_output_bytes: int = MAX_OUTPUT_BYTES,
+        user_api_base: str | None = None,
+        user_api_key: str | None = None,
     ):
         super().__init__()
         if max_steps < 1:
@@ -169,6 +180,8 @@ class TauBenchEnv(gym.Env):
         self.user_strategy = str(getattr(user_strategy, "value", user_strategy))
         self.user_model = user_model
         self.user_provider = user_provider
+        self.user_api_base = user_api_base
+        self.user_api_key = user_api_key
         self.max_steps = int(max_steps)
         self.user_data = user_data
         self.render_mode = render_mode
@@ -216,6 +229,8 @@ class TauBenchEnv(gym.Env):
         factory = None
         if self.user_strategy in OFFLINE_STRATEGIES:
             factory = offline_factory(self.user_data)
+        elif self.user_api_base:  # before get_env: τ-bench's LLM user calls its model when it is built
+            set_user_endpoint(self.user_model, self.user_provider, self.user_api_base, self.user_api_key)
         with user_override(factory):
             # an explicit task_index skips τ-bench's off-by-one draw in the constructor
             tau = envs_mod.get_env(
@@ -228,6 +243,7 @@ class TauBenchEnv(gym.Env):
             )
         if isinstance(tau.user, ScriptedUser):
             tau.user.bind_tasks(tau.tasks)
+        bind_user(tau)
         # record the two hashes calculate_reward takes (agent's state, then the ground truth's), so
         # the data-hash verdict is known even for output tasks, whose RewardResult drops it
         original = tau.get_data_hash
@@ -426,6 +442,17 @@ class TauBenchEnv(gym.Env):
         if self.render_mode != "ansi":
             return None
         return "\n".join(f"{who}: {text}" for who, text in self._transcript)
+
+    def task_gold(self, task_id: str) -> dict[str, Any]:
+        """What a task expects, for the runner's record (policies never see it): the outputs the
+        user must be told and the gold actions."""
+        task = self.tau_env.tasks[int(task_id)]
+        outputs = list(task.outputs)
+        return {
+            "answer": ", ".join(outputs) if outputs else None,
+            "outputs": outputs,
+            "actions": [{"name": a.name, "arguments": dict(a.kwargs)} for a in task.actions],
+        }
 
     @property
     def task(self) -> Any:

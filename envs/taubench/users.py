@@ -1,13 +1,23 @@
 """Offline user simulators for τ-bench, and how τ-bench's `load_user` finds them.
 
-- `scripted`: the user's messages come from a per-task list (keyed by the task's instruction, or by its
-  task index when the env's tasks are known); each `respond` of the agent gets the next message, and an
-  exhausted list answers ``###STOP###``. A task with no script opens with its instruction and stops at
-  the first reply.
+- `scripted`: the user's messages come from a per-task list, keyed by the task's index (or by its
+  instruction); each `respond` of the agent gets the next message, and an exhausted list answers
+  ``###STOP###``. A task with no script opens with its instruction and stops at the first reply.
 - `replay`: answers recorded from an earlier run with an LLM user (a τ-bench results file: a JSON list
-  of `EnvRunResult` dumps), keyed by the conversation so far (the task instruction and every agent
+  of `EnvRunResult` dumps), keyed by the task's index and the conversation so far (every agent
   message to the user). A conversation that leaves the recording ends with ``###STOP###`` (counted in
   `misses`) or raises `ReplayMiss`, as configured.
+
+Both are keyed by task index, not by instruction, because tasks may share one instruction (τ-bench's
+retail test tasks 93 and 95 do). τ-bench hands a user only the instruction, so the env that owns the
+user tells it which task it plays: `bind_user(tau_env)` lets the user read `tau_env.task_index`, which
+τ-bench's `Env.reset` sets before it resets the user. Without a binding they fall back to the
+instruction (the first of the tasks that share it).
+
+`set_user_endpoint(model, provider, api_base)` sends τ-bench's LLM users of that model to another
+endpoint (a local server): τ-bench's user simulators call `litellm.completion` without an `api_base`,
+so its `tau_bench.envs.user.completion` is wrapped once to add the endpoint registered for the
+(model, provider) it is called with; calls of other models pass through unchanged.
 
 τ-bench's `Env.__init__` builds its user with `load_user(...)`, which rejects unknown strategy names.
 `user_override(factory)` swaps `tau_bench.envs.base.load_user` (and `tau_bench.envs.user.load_user`) for a
@@ -18,10 +28,12 @@ overrides are per thread unless `all_threads=True` (τ-bench's `run()` builds en
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,28 +57,61 @@ def _norm(text: Any) -> str:
     return " ".join(str(text).split())
 
 
-class ScriptedUser:
-    """A τ-bench user simulator that says a fixed list of messages per task."""
+class _BoundUser:
+    """The task index of the env a user is bound to (`bind_user`), if any."""
+
+    _env: Any = None
+
+    def bind_env(self, tau_env: Any) -> None:
+        self._env = weakref.ref(tau_env)
+
+    def task_index(self) -> int | None:
+        env = self._env() if self._env is not None else None
+        index = getattr(env, "task_index", None)
+        return int(index) if isinstance(index, int) else None
+
+
+def bind_user(tau_env: Any) -> None:
+    """Tell the offline user of a τ-bench env which env it serves, so it keys by task index."""
+    user = getattr(tau_env, "user", None)
+    if isinstance(user, _BoundUser):
+        user.bind_env(tau_env)
+
+
+class ScriptedUser(_BoundUser):
+    """A τ-bench user simulator that says a fixed list of messages per task.
+
+    scripts: task index (as text) or instruction -> messages. tasks: the env's tasks, so that an
+    unbound user can still find an index-keyed script by its task's instruction.
+    """
 
     def __init__(
         self, scripts: Mapping[str, Sequence[str]] | None = None, tasks: Sequence[Any] | None = None
     ):
         self._raw = {str(k): [str(m) for m in v] for k, v in (scripts or {}).items()}
-        self.scripts: dict[str, list[str]] = {}
+        self.by_index: dict[str, list[str]] = {}
+        self.scripts: dict[str, list[str]] = {}  # by normalised instruction
         self.bind_tasks(tasks)
         self._queue: list[str] = []
         self.messages: list[dict[str, str]] = []
 
     def bind_tasks(self, tasks: Sequence[Any] | None) -> None:
-        """Resolve task-index keys ("3") to the tasks' instructions."""
-        self.scripts = {}
+        """Sort the scripts into index keys and instruction keys (an index key's task's instruction
+        too, for an unbound user; the first script wins when tasks share an instruction)."""
+        self.by_index, self.scripts = {}, {}
         for key, msgs in self._raw.items():
-            if tasks is not None and key.isdigit() and int(key) < len(tasks):
-                key = tasks[int(key)].instruction
-            self.scripts[_norm(key)] = msgs
+            if key.isdigit():
+                self.by_index[str(int(key))] = msgs
+                if tasks is not None and int(key) < len(tasks):
+                    self.scripts.setdefault(_norm(tasks[int(key)].instruction), msgs)
+            else:
+                self.scripts[_norm(key)] = msgs
 
     def reset(self, instruction: str | None = None) -> str:
-        script = self.scripts.get(_norm(instruction or ""))
+        index = self.task_index()
+        script = self.by_index.get(str(index)) if index is not None else None
+        if script is None:
+            script = self.scripts.get(_norm(instruction or ""))
         if script is None:
             log.debug("no script for this task; the user opens with its instruction")
             script = [instruction or "Hi."]
@@ -88,10 +133,16 @@ class ScriptedUser:
 
 
 def replay_key(instruction: str | None, agent_turns: Sequence[str]) -> str:
+    """The key of a recorded answer by instruction (the fallback of an unbound user)."""
     return json.dumps([_norm(instruction or "")] + [_norm(t) for t in agent_turns], ensure_ascii=False)
 
 
-class ReplayUser:
+def task_replay_key(task_index: int, agent_turns: Sequence[str]) -> str:
+    """The key of a recorded answer by task index and the agent's messages so far."""
+    return json.dumps([{"task": int(task_index)}] + [_norm(t) for t in agent_turns], ensure_ascii=False)
+
+
+class ReplayUser(_BoundUser):
     """A τ-bench user simulator that answers from recorded conversations."""
 
     def __init__(self, records: Mapping[str, str], on_miss: str = "stop"):
@@ -113,6 +164,11 @@ class ReplayUser:
         return self._answer()
 
     def _answer(self) -> str:
+        index = self.task_index()
+        if index is not None:
+            key = task_replay_key(index, self._turns)
+            if key in self.records:
+                return self.records[key]
         key = replay_key(self._instruction, self._turns)
         if key in self.records:
             return self.records[key]
@@ -127,13 +183,15 @@ class ReplayUser:
 
 
 def records_from_results(results: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """Recorded user answers from τ-bench `EnvRunResult` dumps (the first answer wins on conflicts)."""
+    """Recorded user answers from τ-bench `EnvRunResult` dumps, keyed by task index and by instruction
+    (the first answer wins on conflicts: trials of one task, or tasks sharing an instruction)."""
     records: dict[str, str] = {}
     conflicts = 0
     for rec in results:
         task = (rec.get("info") or {}).get("task") or {}
         instruction = task.get("instruction")
-        if instruction is None:
+        task_id = rec.get("task_id")
+        if instruction is None and not isinstance(task_id, int):
             continue
         turns: list[str] = []
         pending: str | None = None
@@ -145,19 +203,21 @@ def records_from_results(results: Iterable[Mapping[str, Any]]) -> dict[str, str]
                 pending = None if msg.get("tool_calls") else msg.get("content")
             elif role == "user":
                 if not opened:
-                    key = replay_key(instruction, [])
                     opened = True
                 elif pending is not None:
                     turns.append(pending)
-                    key = replay_key(instruction, turns)
                     pending = None
                 else:
                     continue
                 answer = str(msg.get("content") or "")
-                if key in records and records[key] != answer:
-                    conflicts += 1
-                    continue
-                records.setdefault(key, answer)
+                keys = [task_replay_key(task_id, turns)] if isinstance(task_id, int) else []
+                if instruction is not None:
+                    keys.append(replay_key(instruction, turns))
+                for key in keys:
+                    if key in records and records[key] != answer:
+                        conflicts += 1
+                        continue
+                    records.setdefault(key, answer)
     if conflicts:
         log.info("replay: %d conflicting recorded answers (kept the first)", conflicts)
     return records
@@ -309,3 +369,51 @@ def offline_factory(
         return ReplayUser(loaded[name], on_miss=on_miss)
 
     return factory
+
+
+# --- τ-bench's LLM users on another endpoint --------------------------------------------------------
+
+_endpoints: dict[tuple[str, str | None], dict[str, Any]] = {}
+_endpoint_lock = threading.Lock()
+
+
+def _user_model_string(model: str, provider: str | None) -> str:
+    return model if not provider or model.startswith(f"{provider}/") else f"{provider}/{model}"
+
+
+def set_user_endpoint(
+    model: str, provider: str | None, api_base: str | None, api_key: str | None = None
+) -> None:
+    """Send τ-bench's LLM user calls for (model, provider) to `api_base` (see the module docstring).
+
+    With no key given and none set for the provider, a placeholder is sent (a local server wants none;
+    the OpenAI client refuses to send without one). `api_base=None` removes the endpoint.
+    """
+    user_mod = require_tau_bench("tau_bench.envs.user")
+    key = (str(model), provider)
+    with _endpoint_lock:
+        if api_base is None:
+            _endpoints.pop(key, None)
+            return
+        if api_key is None:
+            import litellm
+
+            with contextlib.suppress(Exception):
+                found = litellm.validate_environment(model=_user_model_string(model, provider))
+                if found.get("missing_keys"):
+                    api_key = "no-key"
+        _endpoints[key] = {"api_base": api_base, **({"api_key": api_key} if api_key else {})}
+        if not getattr(user_mod.completion, "__seer_endpoints__", False):
+            user_mod.completion = _with_endpoints(user_mod.completion)
+
+
+def _with_endpoints(original: Callable[..., Any]) -> Callable[..., Any]:
+    def completion(*args: Any, **kwargs: Any) -> Any:
+        with _endpoint_lock:
+            endpoint = _endpoints.get((str(kwargs.get("model")), kwargs.get("custom_llm_provider")))
+        if endpoint:
+            kwargs = {**endpoint, **kwargs}
+        return original(*args, **kwargs)
+
+    completion.__seer_endpoints__ = True  # type: ignore[attr-defined]
+    return completion

@@ -48,8 +48,13 @@ def add_parser(subparsers) -> None:
 
     s = tsub.add_parser("synth", help="write a generated corpus and question files in the official layout")
     s.add_argument("--out", required=True, help="output folder (the ToolQA root: <out>/data/...)")
-    s.add_argument("--scale", default="small", choices=["tiny", "small", "eighth", "full"])
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument(
+        "--scale",
+        default="small",
+        choices=["tiny", "small", "eighth", "full"],
+        help="corpus size: tiny and small build in seconds, full has the official sizes (minutes, GBs)",
+    )
+    s.add_argument("--seed", type=int, default=0, help="seed of the generated corpus and questions")
     s.add_argument(
         "--per-template", type=int, default=None, help="questions per template (default: official counts)"
     )
@@ -200,7 +205,7 @@ def _add_download_parser(tsub) -> None:
     d.add_argument(
         "--archive",
         metavar="FILE",
-        help="unpack this corpus archive, downloaded by other means, instead of fetching one",
+        help="unpack this corpus archive, downloaded by other means, instead of fetching one (default: download it)",
     )
     d.add_argument(
         "--sha256",

@@ -254,6 +254,11 @@ class ToolQAEnv(gym.Env):
     def question(self, task_id: str) -> Question:
         return self._by_id[task_id]
 
+    def task_gold(self, task_id: str) -> dict[str, Any]:
+        """The expected answer of a task, for the runner's record (policies never see it)."""
+        q = self._by_id[task_id]
+        return {"answer": q.answer, "question": q.question}
+
     # ------------------------------------------------------------------------------ episode
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):

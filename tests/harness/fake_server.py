@@ -5,11 +5,14 @@ API serve it): it answers with the JSON shape of a chat completion (`choices[0].
 `content` and/or `tool_calls`, `usage`), so litellm's real HTTP path (`openai/<name>` with
 `api_base`) runs end to end. What it answers comes from a `brain(request_json) -> dict` callable
 (`{"content": str}` or `{"tool_calls": [{"name":..., "arguments": str|dict}]}`); faults (429, 500,
-a hang, malformed tool calls, empty content) are injected at given rates from a seeded generator.
-Every request body is recorded in `requests`. As an OpenAI-compatible server does, the text ends
-before the first of the request's `stop` strings (which is left out), and a reply longer than the
-request's `max_tokens` (counted here as 4 characters a token) is cut there with
-`finish_reason: "length"`.
+a hang, malformed tool calls, empty content) are injected at given rates from a seeded generator,
+scripted for the first calls, or chosen per request by `fault_for`. The error bodies are those the
+OpenAI API sends (`{"error": {"message", "type", "code"}}`), including its 401 for a wrong key, 404
+for an unknown model and 400 `context_length_exceeded`. With `api_key` set, a request whose bearer
+token differs is refused with 401, as the OpenAI API does. Every request body is recorded in
+`requests`. As an OpenAI-compatible server does, the text ends before the first of the request's
+`stop` strings (which is left out), and a reply longer than the request's `max_tokens` (counted here
+as 4 characters a token) is cut there with `finish_reason: "length"`.
 """
 
 from __future__ import annotations
@@ -51,8 +54,10 @@ class FakeOpenAIServer:
 
     faults: rates in [0, 1] for "429", "500", "hang", "malformed", "empty" (drawn once per call, in
     that order, from one seeded generator); `fault_sequence` scripts the first calls' faults (also
-    "400"). `latency` seconds are added to every answer;
-    `hang_seconds` is how long a hang lasts (longer than the client's timeout).
+    "400", "401", "404", "context"); `fault_for(request_json)` picks a fault for one request (None:
+    answer normally) before both. `latency` seconds are added to every answer;
+    `hang_seconds` is how long a hang lasts (longer than the client's timeout). `api_key`: the only
+    bearer token accepted (None: any).
     """
 
     def __init__(
@@ -65,6 +70,8 @@ class FakeOpenAIServer:
         seed: int = 0,
         record: bool = True,
         fault_sequence: list[str | None] | None = None,
+        fault_for: Callable[[dict[str, Any]], str | None] | None = None,
+        api_key: str | None = None,
     ):
         self.brain = brain
         self.latency = latency
@@ -72,6 +79,8 @@ class FakeOpenAIServer:
         # faults for the first calls, in order (None: answer normally), before the random rates apply
         self.fault_sequence = list(fault_sequence or [])
         self.hang_seconds = hang_seconds
+        self.fault_for = fault_for
+        self.api_key = api_key
         self.rng = random.Random(seed)
         self.record = record
         self.requests: list[dict[str, Any]] = []
@@ -125,7 +134,13 @@ class FakeOpenAIServer:
         self.stop()
 
     # -- answering ----------------------------------------------------------------------------
-    def _draw_fault(self) -> str | None:
+    def _draw_fault(self, body: dict[str, Any]) -> str | None:
+        if self.fault_for is not None:
+            kind = self.fault_for(body)
+            if kind:
+                with self._lock:
+                    self.fault_counts[kind] += 1
+                return kind
         with self._lock:
             if self.fault_sequence:
                 kind = self.fault_sequence.pop(0)
@@ -144,7 +159,11 @@ class FakeOpenAIServer:
         if self.record:
             with self._lock:
                 self.requests.append(body)
-        fault = self._draw_fault()
+        if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            with self._lock:
+                self.fault_counts["wrong_key"] += 1
+            return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+        fault = self._draw_fault(body)
         if self.latency:
             await asyncio.sleep(self.latency)
         if fault == "429":
@@ -154,6 +173,23 @@ class FakeOpenAIServer:
         if fault == "400":
             return web.json_response(
                 {"error": {"message": "bad request", "type": "invalid_request"}}, status=400
+            )
+        if fault == "401":
+            return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+        if fault == "404":
+            return _error(
+                404,
+                f"The model `{body.get('model')}` does not exist or you do not have access to it.",
+                "invalid_request_error",
+                "model_not_found",
+            )
+        if fault == "context":
+            return _error(
+                400,
+                "This model's maximum context length is 8192 tokens. However, your messages resulted in "
+                "9000 tokens. Please reduce the length of the messages.",
+                "invalid_request_error",
+                "context_length_exceeded",
             )
         if fault == "500":
             return web.json_response({"error": {"message": "boom", "type": "server_error"}}, status=500)
@@ -226,6 +262,10 @@ def _apply_limits(body: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any
     if isinstance(cap, int) and cap > 0 and len(text) > 4 * cap:
         text, finish = text[: 4 * cap], "length"
     return {**answer, "content": text, "finish_reason": finish}
+
+
+def _error(status: int, message: str, kind: str, code: str) -> web.Response:
+    return web.json_response({"error": {"message": message, "type": kind, "code": code}}, status=status)
 
 
 def _cli() -> None:  # `python -m tests.harness.fake_server --latency 0.2` for benchmarks by hand

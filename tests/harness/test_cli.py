@@ -152,3 +152,163 @@ def test_the_judge_scores_toolqa_only(tmp_path, capsys):
         + ["--out", str(tmp_path), "--no-progress"]
     )
     assert rc == 2 and "--scorer judge scores ToolQA answers" in capsys.readouterr().err
+
+
+def _parsers(parser, path=("seer-env",)):
+    import argparse
+
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                if sub is not parser:
+                    yield from _parsers(sub, (*path, name))
+
+
+# options kept only as older spellings of another (hidden from help on purpose)
+HIDDEN = {("seer-env", "run", "--seer-max-steps")}
+
+
+def test_every_option_of_every_command_has_help_that_shows_its_default():
+    import argparse
+
+    seen = 0
+    for path, parser in _parsers(build_parser()):
+        help_text = " ".join(parser.format_help().split())
+        for action in parser._actions:
+            if isinstance(
+                action, (argparse._HelpAction, argparse._VersionAction, argparse._SubParsersAction)
+            ):
+                continue
+            if not action.option_strings:  # positionals: help, no default
+                assert action.help, (path, action.dest)
+                continue
+            flag = action.option_strings[-1]
+            if (*path, flag) in HIDDEN:
+                assert action.help == argparse.SUPPRESS
+                continue
+            seen += 1
+            assert action.help and action.help != argparse.SUPPRESS, (path, flag)
+            if action.required:  # nothing to default to
+                continue
+            formatter = parser._get_formatter()
+            shown = formatter._get_help_string(action) % {"default": action.default}
+            assert "default" in shown, (path, flag, shown)
+            assert flag in help_text, (path, flag)
+    assert seen > 60
+
+
+def test_version(capsys):
+    from seer_env import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"seer-env {__version__}"
+
+
+def test_run_help_documents_the_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--help"])
+    out = capsys.readouterr().out
+    for line in (
+        "0    every planned episode",
+        "3    a model the run names failed",
+        "4    the circuit breaker",
+    ):
+        assert line in out
+    assert "--max-consecutive-errors MAX_CONSECUTIVE_ERRORS" in out and "(default: 5)" in out
+
+
+def test_envs_lists_every_registered_env_without_building_one(capsys, monkeypatch, tmp_path):
+    import json
+
+    import seer_env
+    from seer_env.cli import main
+    from seer_env.envs.toolqa import corpus
+
+    monkeypatch.delenv(corpus.DATA_ENV_VAR, raising=False)
+    assert main(["envs", "--json"]) == 0
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert set(rows) == set(seer_env.ENVS)
+    official = rows["ToolQA-hard-v0"]
+    assert official["ready"] is False and "TOOLQA_DATA_DIR" in official["status"]
+    assert rows["ToolQA-Synth-easy-v0"]["needs"] == "nothing"
+    assert all(r["max_episode_steps"] in (20, 30) for r in rows.values())
+    # a data folder with question files: counted
+    qdir = tmp_path / "data" / "questions" / "hard"
+    qdir.mkdir(parents=True)
+    (qdir / "flight-hard.jsonl").write_text(
+        "".join(
+            json.dumps({"qid": f"hard-flight-{i}", "question": "q", "answer": "a"}) + "\n" for i in range(3)
+        )
+    )
+    assert main(["envs", "--json", "--env-kwargs", json.dumps({"data_dir": str(tmp_path)})]) == 0
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["ToolQA-hard-v0"]["tasks"] == 3 and rows["ToolQA-hard-v0"]["ready"] is False  # no corpus
+    assert main(["envs"]) == 0 and "ToolQA-Synth-hard-v0" in capsys.readouterr().out
+
+
+def test_max_episode_steps_is_registered_as_each_env_truncates():
+    import inspect
+
+    import gymnasium as gym
+
+    import seer_env  # noqa: F401
+    from seer_env.envs.taubench.env import TauBenchEnv
+    from seer_env.envs.toolqa.env import ToolQAEnv
+    from seer_env.registration import MAX_EPISODE_STEPS
+
+    for env_id in seer_env.ENVS:
+        cls = TauBenchEnv if env_id.startswith("TauBench") else ToolQAEnv
+        cap = inspect.signature(cls).parameters["max_steps"].default
+        assert gym.spec(env_id).max_episode_steps == MAX_EPISODE_STEPS[env_id] == cap, env_id
+    env = gym.make("ToolQA-Synth-easy-v0")
+    assert env.spec.max_episode_steps == 20
+    env.reset(seed=0)
+    for n in range(1, 21):
+        _, _, terminated, truncated, info = env.step("LoadDB[nonexistent]")
+        assert not terminated and truncated == (n == 20)
+    assert info["success"] is False and info["answer"] is None  # the env's own truncation, at the same step
+
+
+def test_no_model_loading_noise_without_a_model(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo), "HF_HUB_OFFLINE": "1"}
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "seer_env.cli", "run", "--no-progress", *args],
+            cwd=repo, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    quiet = run(
+        "--env",
+        "tests.harness.tiny_env:Tiny-v0",
+        "--policy",
+        "random",
+        "--episodes",
+        "3",
+        "--out",
+        str(tmp_path / "a"),
+    )
+    assert quiet.returncode == 0, quiet.stderr
+    assert "Loading weights" not in quiet.stderr and "loading the embedding model" not in quiet.stderr
+    # an agenda question: its retriever embeds the query, so the model loads, and says so once
+    loud = run(
+        "--env",
+        "ToolQA-Synth-easy-v0",
+        "--policy",
+        "oracle",
+        "--tasks",
+        "easy-agenda-0001",
+        "--out",
+        str(tmp_path / "b"),
+    )
+    assert loud.returncode == 0, loud.stderr
+    assert "Loading weights" not in loud.stderr
+    assert loud.stderr.count("loading the embedding model") == 1

@@ -198,7 +198,7 @@ def test_a_pool_that_is_not_a_pool_stops_the_run_in_one_line(tmp_path):
     before = other.read_bytes()
     proc = _seer_env(
         "run", "--env", TINY, "--policy", "seer", "--model", "openai/none", "--api-base",
-        "http://127.0.0.1:9", "--pool", str(other), "--out", str(tmp_path / "run"),
+        "http://127.0.0.1:9", "--pool", str(other), "--out", str(tmp_path / "run"), "--no-preflight",
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()

@@ -82,11 +82,18 @@ def test_run_records_every_episode_and_a_failed_one(serve, scripted, tmp_path, h
     assert pools["seer:toolqa"]["size"] == 8 + 3
     assert manifest["sessions"][-1]["pools_at_start"]["seer:toolqa"]["size"] == 8
     assert pools["seer:toolqa"]["hash"] != manifest["sessions"][-1]["pools_at_start"]["seer:toolqa"]["hash"]
-    # the same command again plays nothing new
-    recs2, _ = run_policies(
+    # the same run again (the env fixed) plays exactly the episodes that ended in an error, once
+    recs2, runner2 = run_policies(
         out, ["seer", "react"], srv, [TINY], embedder=hash_embedder, tasks="t000,t001,t002,t003", trials=2
     )
-    assert len(recs2) == 16
+    assert recs2[:16] == recs and sorted(keys(recs2[16:])) == sorted(keys(failed))
+    assert all(r["success"] and r["error"] is None for r in recs2[16:])
+    assert runner2.counts["replayed"] == 4 and runner2.counts["done"] == 4
+    # then nothing is left to play
+    recs3, _ = run_policies(
+        out, ["seer", "react"], srv, [TINY], embedder=hash_embedder, tasks="t000,t001,t002,t003", trials=2
+    )
+    assert recs3 == recs2
 
 
 @pytest.mark.parametrize("mode", ["sequential", "batch:3"])

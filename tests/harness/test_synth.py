@@ -105,8 +105,11 @@ def _demo(out: Path, episodes: int) -> None:
     md = (out / "report.md").read_text()
     assert "| ToolQA-Synth-easy-v0 | oracle | " + str(episodes) + " | 100.0 |" in md
     assert "| ToolQA-Synth-hard-v0 | random | " + str(episodes) + " |" in md
-    for png in ("success_by_domain.png", "learning_curve.png", "tokens_cost.png"):
+    for png in ("success.png", "success_by_domain.png", "learning_curve.png"):
         assert (out / png).stat().st_size > 1000
+    assert not (out / "tokens_cost.png").exists()  # no policy called an LLM: no empty plot
+    for name in ("report.html", "records.csv"):
+        assert str(out / name) in rep.stdout and (out / name).stat().st_size > 1000
 
 
 def test_main_job_command_small(tmp_path):

@@ -4,7 +4,8 @@ It stands in for ToolQA-Synth where the tests need full control: tasks are "what
 "what is the value of KEY" questions over a fixed table, answered with `Lookup[key]`,
 `Add[a, b]` and `Finish[answer]`. As ToolQA's stand-in it stores experiences under the pool
 namespace "toolqa" (its `env_info`). Reset info carries that env info, tools, task_id, domain, query
-(and gold with reveal_gold); step info carries tool, ok, error, and answer/success at the end. A
+(and gold with reveal_gold); step info carries tool, ok, error, and answer/success at the end;
+`task_gold` gives the expected answer for the record. A
 `slow` seconds argument makes every tool call sleep (a slow tool). Registered as
 `tests.harness.tiny_env:Tiny-v0`.
 """
@@ -135,6 +136,9 @@ class TinyToolEnv(gym.Env):
                 "chain": [c.to_dict() for c in self._task["chain"]],
             }
         return self._task["query"], info
+
+    def task_gold(self, task_id: str) -> dict[str, Any]:
+        return {"answer": self.by_id[task_id]["answer"]}
 
     def step(self, action: Any):
         if self._over:
