@@ -87,6 +87,11 @@ AF_UNIX = 1
 
 NOBODY = 65534  # the unprivileged id root's zygotes run as (outside their user namespace)
 SCRATCH = "/tmp"  # the call's writable folder and cwd (tempfile finds it there too)
+# Where the root keeps a second read-only view of bound folders that lie under SCRATCH (a project or
+# virtual environment in /tmp): each call's scratch tmpfs hides them, so the call binds them again.
+UNDER_SCRATCH = "/.under-tmp"
+# Candidate mount points for the new root while it is built: the first that holds no bound folder
+ROOT_MOUNT_POINTS = ("/tmp", "/mnt", "/var/tmp", "/media", "/srv")
 HOSTNAME = b"sandbox"
 _NR_PIVOT_ROOT, _NR_CAPSET = 155, 126  # x86_64: the calls glibc has no wrapper for
 
@@ -369,6 +374,57 @@ def build_root(root: str, sources: list[str]) -> list[str]:
     return bound
 
 
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _mount_point_for_root(sources: list[str]) -> str:
+    """A folder to build the new root on: mounting there must not hide a folder to bind."""
+    for d in ROOT_MOUNT_POINTS:
+        if os.path.isdir(d) and not os.path.islink(d) and not any(_inside(s, d) for s in sources):
+            return d
+    raise OSError(
+        2,
+        f"no folder to build the sandbox root on: each of {', '.join(ROOT_MOUNT_POINTS)} is missing or holds a folder Python needs",
+    )
+
+
+def names_in_fresh_scratch() -> list[str]:
+    """What a call's scratch folder holds when it starts, as the host predicts it: empty, but for the
+    first folder of each path Python needs that lies under SCRATCH (a virtual environment in /tmp)."""
+    head = len(SCRATCH) + 1
+    return sorted({p[head:].split("/")[0] for p in _bind_sources() if _inside(p, SCRATCH) and p != SCRATCH})
+
+
+def keep_under_scratch(root: str, bound: list[str]) -> list[str]:
+    """Second read-only binds, at UNDER_SCRATCH/<n> in `root`, of the bound paths under SCRATCH;
+    returns those paths in the order of n, for `rebind_under_scratch`."""
+    kept = [b for b in bound if _inside(b, SCRATCH)]
+    for n, path in enumerate(kept):
+        dst = f"{root}{UNDER_SCRATCH}/{n}"
+        if os.path.isdir(path):
+            os.makedirs(dst, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            os.close(os.open(dst, os.O_WRONLY | os.O_CREAT, 0o644))
+        mount(root + path, dst, None, MS_BIND)
+        mount(None, dst, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | _mount_flags(dst))
+    return kept
+
+
+def rebind_under_scratch(kept: list[str]) -> None:
+    """In a call, over its fresh scratch: the kept paths back in place, read-only."""
+    for n, path in enumerate(kept):
+        src = f"{UNDER_SCRATCH}/{n}"
+        if os.path.isdir(src):
+            os.makedirs(path, mode=0o755, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
+        mount(src, path, None, MS_BIND)
+        mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | _mount_flags(path))
+
+
 def _write_id_maps(proc: int, outer_uid: int, outer_gid: int, inner: int = 0) -> None:
     """Map `inner` (uid and gid) to one outer id; nothing else is mapped."""
     for name, data in (
@@ -381,6 +437,9 @@ def _write_id_maps(proc: int, outer_uid: int, outer_gid: int, inner: int = 0) ->
             os.write(fd, data.encode())
         finally:
             os.close(fd)
+
+
+_KEPT_UNDER_SCRATCH: list[str] = []  # set by confine_zygote, read by each call
 
 
 def confine_zygote() -> int:
@@ -397,9 +456,10 @@ def confine_zygote() -> int:
         unshare(CLONE_NEWUSER | CLONE_NEWNS)
         _step("map ids", _write_id_maps, proc, uid, gid, uid)
     mount(None, "/", None, MS_REC | MS_PRIVATE)
-    new_root = next(d for d in ("/tmp", "/mnt", "/var/tmp", "/dev") if os.path.isdir(d))
+    new_root = _step("build the root", _mount_point_for_root, sources)
     mount("sandbox-root", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=0755")
-    _step("build the root", build_root, new_root, sources)
+    bound = _step("build the root", build_root, new_root, sources)
+    _KEPT_UNDER_SCRATCH[:] = _step("build the root", keep_under_scratch, new_root, bound)
     os.makedirs(new_root + SCRATCH, mode=0o755, exist_ok=True)
     os.chdir(new_root)
     _pivot_root(".", ".")
@@ -502,6 +562,7 @@ def _call_child(cfg: dict, code: str, w: int, programs: dict) -> None:
         size_kb = max(64, int(cfg.get("scratch_kb", 16384)))
         opts = f"size={size_kb}k,nr_inodes={SCRATCH_INODES},mode=0700"
         mount("scratch", SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts)
+        rebind_under_scratch(_KEPT_UNDER_SCRATCH)
         os.chdir(SCRATCH)
         null = os.open("/dev/null", os.O_RDWR)
         os.dup2(null, 0)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import seer_env
+from seer_env.envs.toolqa import sandbox_kernel
 from tests.security.conftest import OFFICIAL_QUESTIONS, PY_LIMIT
 
 LIBC = "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nlibc.syscall.restype = ctypes.c_long\n"
@@ -370,7 +371,11 @@ def test_only_the_interpreter_libraries_and_scratch_are_visible(hostile):
     code = "import os\nans = sorted(os.listdir('/')), sorted(os.listdir('/dev')), sorted(os.listdir('/etc'))"
     obs, _ = hostile.python(code)
     top, dev, etc = eval(obs)  # noqa: S307 - the tuple of lists the code built
-    assert set(top) <= {"dev", "etc", "tmp", "usr", "root", "work", "opt", "lib", "lib64", "home", "srv"}
+    # the top folders of what Python needs (where this interpreter and its environment live)
+    needed = {p.strip("/").split("/")[0] for p in sandbox_kernel._bind_sources()}
+    under_scratch = any(p.startswith(sandbox_kernel.SCRATCH + "/") for p in sandbox_kernel._bind_sources())
+    extra = {sandbox_kernel.UNDER_SCRATCH.strip("/")} if under_scratch else set()
+    assert set(top) <= needed | extra | {"dev", "etc", "tmp"}
     assert "proc" not in top and "sys" not in top and "var" not in top
     assert dev == ["null", "random", "urandom", "zero"]
     assert set(etc) <= {"ld.so.cache", "localtime"}
@@ -437,8 +442,8 @@ def test_links_and_device_nodes_cannot_reach_outside(hostile):
 def test_scratch_files_do_not_reach_the_next_call(hostile):
     obs, _ = hostile.python("open('note', 'w').write('from call 1')\nans = 1")
     assert obs == "1"
-    obs, _ = hostile.python("import os\nans = os.listdir('.')")
-    assert obs == "[]"
+    obs, _ = hostile.python("import os\nans = sorted(os.listdir('.'))")
+    assert obs == repr(sandbox_kernel.names_in_fresh_scratch())
 
 
 # --------------------------------------------------------------------------------- network
