@@ -5,8 +5,9 @@ Names are resolved lazily, so `import seer_env.envs.toolqa` stays cheap (no pand
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from seer_env.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from seer_env.envs.toolqa.env import ToolQAEnv  # noqa: F401
@@ -29,12 +30,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    mod = _EXPORTS.get(name)
-    if mod is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(mod), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(globals(), _EXPORTS)

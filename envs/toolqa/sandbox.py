@@ -29,6 +29,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import inspect
 import json
 import os
 import platform
@@ -44,11 +45,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from seer_env.envs.toolqa import sandbox_kernel
+
 _MARK = "\x00SEER-RESULT\x00"
 
-# Shared by both paths: limits, hook, run, write the marked result to a file descriptor.
-_SANDBOXED = r"""
-import contextlib, io, json, os, resource, sys
+# The weak path's limits and hook, then the kernel path's `run_code` (run, write the marked result).
+_SANDBOXED = (
+    "import contextlib, io, json, os, resource, sys\n"
+    + inspect.getsource(sandbox_kernel.run_code)
+    + r"""
 def _sandboxed(cfg, code, out_fd, write=os.write):
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
@@ -83,21 +88,9 @@ def _sandboxed(cfg, code, out_fd, write=os.write):
                 raise PermissionError("loading native libraries is not allowed here")
         sys.addaudithook(hook)
     _install()
-    g = {"__name__": "__main__", "__builtins__": __builtins__, cfg["var"]: 0}
-    sink = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            exec(compile(code, "<code>", "exec"), g)
-        value = str(g[cfg["var"]])
-        if len(value) > cfg["max_chars"]:
-            value = value[: cfg["max_chars"]] + "...[too long, cut]"
-        res = {"ok": True, "value": value}
-    except BaseException as e:
-        res = {"ok": False, "error": str(e) or type(e).__name__, "type": type(e).__name__}
-    data = (cfg["mark"] + json.dumps(res) + "\n").encode("utf-8", "replace")
-    while data:
-        data = data[write(out_fd, data):]
+    run_code(cfg, code, out_fd, write)
 """
+)
 
 _CHILD = (
     _SANDBOXED

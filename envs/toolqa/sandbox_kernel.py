@@ -532,8 +532,9 @@ def isolate_from_files_and_network() -> None:
 # ------------------------------------------------------------------------------ one call (child)
 
 
-def run_code(cfg: dict, code: str, out_fd: int) -> None:
-    """Execute `code` with the answer variable preset to 0; write the marked JSON result."""
+def run_code(cfg: dict, code: str, out_fd: int, write=os.write) -> None:
+    """Execute `code` with the answer variable preset to 0; write the marked JSON result (with the
+    `write` taken before the code ran). Also the weak path's last step: it runs this function's text."""
     g = {"__name__": "__main__", "__builtins__": __builtins__, cfg["var"]: 0}
     sink = io.StringIO()
     try:
@@ -547,7 +548,7 @@ def run_code(cfg: dict, code: str, out_fd: int) -> None:
         res = {"ok": False, "error": str(e) or type(e).__name__, "type": type(e).__name__}
     data = (cfg["mark"] + json.dumps(res) + "\n").encode("utf-8", "replace")
     while data:
-        data = data[os.write(out_fd, data) :]
+        data = data[write(out_fd, data) :]
 
 
 def _limit(kind: int, value: int) -> None:
