@@ -21,15 +21,11 @@ def run_command(args: argparse.Namespace) -> int:
     from seer_env.agents import guards
     from seer_env.agents.launch import (
         build_judge,
-        build_policy_entries,
         claim_out,
         judge_env_kwargs,
-        llm_options_from_args,
         parse_env_kwargs,
         play,
-        pool_options_from_args,
-        react_options_from_args,
-        seer_options_from_args,
+        policy_entries_from_args,
     )
     from seer_env.runner import gym_id_of
 
@@ -72,21 +68,8 @@ def run_command(args: argparse.Namespace) -> int:
     if lock is None:
         return 2
     with lock:
-        entries = build_policy_entries(
-            policies,
-            out=out,
-            model=args.model,
-            api_base=args.api_base,
-            api_key=args.api_key,
-            pool=args.pool,
-            accumulate=accumulate,
-            llm_options=llm_options_from_args(args),
-            seer_options=seer_options_from_args(args),
-            react_options=react_options_from_args(args),
-            embedder=args.embedder,
-            run_id=out.name,
-            pool_options=pool_options_from_args(args),
-            policy_kwargs=policy_kwargs,
+        entries = policy_entries_from_args(
+            args, policies, out=out, accumulate=accumulate, policy_kwargs=policy_kwargs
         )
         judge = build_judge(args)
         env_kwargs.update(judge_env_kwargs(judge))

@@ -510,6 +510,27 @@ def parse_weights(text: str) -> tuple[float, float, float]:
     return a, b, c
 
 
+def policy_entries_from_args(
+    args: argparse.Namespace, policies: list[str], *, out: Path, accumulate: str, **overrides: Any
+) -> list[Any]:
+    """`build_policy_entries` with the options of `seer-env run`'s flags; `overrides` win."""
+    options: dict[str, Any] = {
+        "out": out,
+        "model": args.model,
+        "api_base": args.api_base,
+        "api_key": args.api_key,
+        "pool": args.pool,
+        "accumulate": accumulate,
+        "llm_options": llm_options_from_args(args),
+        "seer_options": seer_options_from_args(args),
+        "react_options": react_options_from_args(args),
+        "embedder": args.embedder,
+        "run_id": out.name,
+        "pool_options": pool_options_from_args(args),
+    }
+    return build_policy_entries(policies, **{**options, **overrides})
+
+
 def pool_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The `ExperienceMemory` options of the run parser: recall weights and the splits that accumulate."""
     from seer_env.pool.types import RecallWeights

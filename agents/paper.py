@@ -490,21 +490,7 @@ def _run_protocol(
     if args.protocol == ABLATION_PROTOCOL:
         return _run_ablation(args, envs, env_kwargs, out, accumulate, config, judge, console, lock)
     policies = [p.strip() for p in (args.policy or PROTOCOL_POLICY).split(",") if p.strip()]
-    entries = launch.build_policy_entries(
-        policies,
-        out=out,
-        model=args.model,
-        api_base=args.api_base,
-        api_key=args.api_key,
-        pool=args.pool,
-        accumulate=accumulate,
-        llm_options=launch.llm_options_from_args(args),
-        seer_options=launch.seer_options_from_args(args),
-        react_options=launch.react_options_from_args(args),
-        embedder=args.embedder,
-        run_id=out.name,
-        pool_options=launch.pool_options_from_args(args),
-    )
+    entries = launch.policy_entries_from_args(args, policies, out=out, accumulate=accumulate)
     config.update(policy=",".join(policies))
     status = launch.play(
         args,
@@ -540,17 +526,13 @@ def _variant_entries(
         pool_options = dict(base_pool)
         if weights is not None:
             pool_options["weights"] = RecallWeights(*weights)
-        (entry,) = launch.build_policy_entries(
+        (entry,) = launch.policy_entries_from_args(
+            args,
             ["seer"],
             out=out,
-            model=args.model,
-            api_base=args.api_base,
-            api_key=args.api_key,
-            pool=str(out / f"pool-{label}.sqlite"),
             accumulate=accumulate,
-            llm_options=launch.llm_options_from_args(args),
+            pool=str(out / f"pool-{label}.sqlite"),
             seer_options=seer_options,
-            embedder=args.embedder,
             run_id=f"{out.name}-{label}",
             pool_options=pool_options,
         )
