@@ -19,26 +19,12 @@ On a shared machine, figures are indicative: compare the ratios, rerun when in d
 from __future__ import annotations
 
 import argparse
-import asyncio
 import time
 from collections import Counter
 
 import numpy as np
 
 SNIPPET = "values = [12.5, 7.25, 3.0, 41.0]\nans = round(sum(values) / len(values), 2)"
-
-
-def hash_embedder(texts: list[str]) -> np.ndarray:
-    """A hashed bag of words (the retrievers' cost without a model; equal for both protections)."""
-    out = np.zeros((len(texts), 256), dtype=np.float32)
-    for i, t in enumerate(texts):
-        for w in t.lower().split():
-            out[i, hash(w) % 256] += 1.0
-    n = np.linalg.norm(out, axis=1, keepdims=True)
-    return out / np.where(n == 0, 1, n)
-
-
-hash_embedder.label = "bench-hash-256"  # type: ignore[attr-defined]
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -76,7 +62,10 @@ def latency(calls: int, block: int = 20) -> None:
 
 
 def oracle(scale: str, passes: int, embedder: str, cache_dir: str | None) -> None:
+    from oracle_play import play_oracle
+
     from seer_env.agents.oracle import OraclePolicy
+    from seer_env.embedding import HashEmbedder
     from seer_env.envs.toolqa.sandbox import kernel_isolation
     from seer_env.envs.toolqa.synth_env import make_synth_env
 
@@ -86,7 +75,8 @@ def oracle(scale: str, passes: int, embedder: str, cache_dir: str | None) -> Non
         "hard",
         scale=scale,
         cache_dir=cache_dir,
-        embedder=hash_embedder if embedder == "hash" else None,
+        # a hashed bag of words: the retrievers' cost without a model, equal for both protections
+        embedder=HashEmbedder(256) if embedder == "hash" else None,
         python_isolation="weak",
     )
     print(
@@ -97,17 +87,7 @@ def oracle(scale: str, passes: int, embedder: str, cache_dir: str | None) -> Non
     by_tool: dict[str, Counter] = {}
 
     def play(tid: str, mode: str) -> tuple[int, float]:
-        obs, info = env.reset(options={"task_id": tid, "reveal_gold": True})
-        policy.reset(info=info)
-        n = 0
-        while True:
-            action = asyncio.run(policy.act(obs, info))
-            ts = time.perf_counter()
-            obs, r, term, trunc, _ = env.step(action)
-            by_tool[mode][action.name] += time.perf_counter() - ts
-            n += 1
-            if term or trunc:
-                return n, r
+        return play_oracle(env, policy, tid, by_tool[mode])
 
     modes = ["weak", "kernel"] if ok else ["weak"]
     steps = {m: 0 for m in modes}

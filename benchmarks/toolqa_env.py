@@ -19,7 +19,6 @@ With `--ref-limit`, the reference plays only the first N questions of the same s
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import io
 import json
@@ -171,6 +170,7 @@ def main() -> int:
     args = ap.parse_args()
 
     import pandas as pd
+    from oracle_play import play_oracle
 
     from seer_env.agents.oracle import OraclePolicy
     from seer_env.envs.toolqa.env import ToolQAEnv
@@ -214,17 +214,7 @@ def main() -> int:
     ours_by_tool: Counter = Counter()
 
     def play(tid):
-        obs, info = env.reset(options={"task_id": tid, "reveal_gold": True})
-        policy.reset(info=info)
-        n = 0
-        while True:
-            action = asyncio.run(policy.act(obs, info))
-            ts = time.perf_counter()
-            obs, r, term, trunc, _ = env.step(action)
-            ours_by_tool[action.name] += time.perf_counter() - ts
-            n += 1
-            if term or trunc:
-                return n, r
+        return play_oracle(env, policy, tid, ours_by_tool)
 
     for tid in warm.values():
         play(tid)
