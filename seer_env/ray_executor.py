@@ -1,15 +1,23 @@
 """`--executor ray`: env copies in Ray actors, policies in the runner's event loop (docs/scaling.md).
 
-Each env copy lives in an `EnvActor`, an actor of its own placed by Ray (spread over the cluster's
-nodes), built on first need and kept for later episodes of the same env label, as the local executor
-keeps env instances. An episode plays in the runner: the policy acts in the runner's event loop and
-each `reset`/`step` is one actor call, awaited without blocking the loop.
+Env copies live in `EnvHost` actors placed by Ray (spread over the cluster's nodes). A host holds
+several copies of one env label, each keyed by a number and played by one episode at a time; calls on
+different copies run at once in the host's threads, as the local executor runs them in the runner's.
+Copies are built on first need and kept for later episodes, as the local executor keeps env instances.
+How many copies share a host is `copies_per_actor`: by default a run spreads its copies over as many
+hosts as the cluster has CPUs (a process per copy would pay a Python start for each and add nothing to
+envs that mostly wait), or gives each copy a host of its own when copies reserve CPUs (`env_cpus`,
+for CPU-bound envs). The hosts a run needs are started all at once without waiting for them: an
+episode goes to the least busy host that is up, and to one still starting only when those are full.
 
-A lost worker (the actor killed, its process or node gone) costs only the episodes it had in flight:
-the actor is dropped and each such episode starts again from `reset` on another actor, up to
-`retries` times, with the same policy instance (its `reset` clears the lost attempt's state). Pool
-updates happen after an episode ends, in the runner, so a lost attempt adds nothing to a pool, and the
-runner writes one record per episode.
+An episode plays in the runner: the policy acts in the runner's event loop and each `reset`/`step` is
+one actor call, awaited without blocking the loop.
+
+A lost worker (a host killed, its process or node gone) costs only the episodes its copies had in
+flight: the host is dropped and each such episode starts again from `reset` on a copy of another host
+(a new host when the others are full), up to `retries` times, with the same policy instance (its
+`reset` clears the lost attempt's state). Pool updates happen after an episode ends, in the runner, so
+a lost attempt adds nothing to a pool, and the runner writes one record per episode.
 
 Ray is imported here only: `seer_env.executor.make_executor("ray")` imports this module when chosen.
 """
@@ -19,8 +27,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import ray
@@ -50,52 +61,108 @@ _LOST = tuple(
 )
 
 
-class EnvActor:
-    """One env copy in a Ray actor: the env's `reset` and `step`, one call at a time."""
+class EnvHost:
+    """A Ray actor holding copies of one env, keyed by number, each used by one episode at a time.
+
+    An async actor: its event loop takes every call at once and runs the env's blocking `reset` and
+    `step` in threads (made as calls need them), so the copies' tool calls overlap, and the number of
+    copies a host holds is the runner's choice, not fixed when the actor starts.
+    """
 
     def __init__(self, gym_id: str, kwargs: dict[str, Any]):
-        self.env = make_env(gym_id, kwargs)
+        self.gym_id, self.kwargs = gym_id, kwargs
+        self.envs: dict[int, Any] = {}
+        self.threads = ThreadPoolExecutor(max_workers=512, thread_name_prefix="seer-env-host")
 
-    def describe(self) -> EnvDescription:
-        return describe_env(self.env)
+    async def _in_thread(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.threads, fn, *args)
 
-    def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
-        return self.env.reset(seed=seed, options=options)
+    def _env(self, key: int) -> Any:
+        env = self.envs.get(key)
+        if env is None:
+            env = self.envs[key] = make_env(self.gym_id, self.kwargs)
+        return env
 
-    def step(self, action: Any) -> Any:
-        return self.env.step(action)
+    async def describe(self, key: int) -> EnvDescription:
+        return describe_env(await self._in_thread(self._env, key))
 
-    def task_gold(self, task_id: str) -> Any:
-        fn = getattr(self.env.unwrapped, "task_gold", None)
-        return fn(task_id) if fn is not None else None
+    async def reset(self, key: int, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+        """The env's `reset`, and the task's gold with it (one call less per episode for the runner)."""
+
+        def reset() -> tuple[Any, Any]:
+            env = self._env(key)
+            result = env.reset(seed=seed, options=options)
+            return result, self._gold(env, (options or {}).get("task_id"))
+
+        return await self._in_thread(reset)
+
+    async def step(self, key: int, action: Any) -> Any:
+        return await self._in_thread(lambda: self.envs[key].step(action))
+
+    async def drop(self, key: int) -> None:
+        """Forget a copy whose env raised or was interrupted mid-call; it is closed in the background
+        (a call may still be running on it)."""
+        env = self.envs.pop(key, None)
+        if env is not None:
+            self.threads.submit(env.close)
+
+    async def close(self) -> None:
+        envs, self.envs = list(self.envs.values()), {}
+        await asyncio.gather(*(self._in_thread(env.close) for env in envs), return_exceptions=True)
+
+    @staticmethod
+    def _gold(env: Any, task_id: str | None) -> Any:
+        """The env's `task_gold(task_id)`, or None (no task id, no such method, or it raised: the
+        record is what matters, the gold is for reading it)."""
+        fn = getattr(env.unwrapped, "task_gold", None)
+        if task_id is None or fn is None:
+            return None
+        try:
+            return fn(task_id)
+        except Exception as exc:
+            log.debug("task_gold(%s) failed: %s", task_id, exc)
+            return None
 
     def pid(self) -> int:
         return os.getpid()
 
-    def close(self) -> None:
-        self.env.close()
+
+@dataclass(eq=False)
+class _Host:
+    """The runner's view of one `EnvHost`: its copies, idle and in use."""
+
+    actor: Any
+    env_id: str
+    capacity: int  # copies it may hold
+    ready: bool = False  # the actor has answered once
+    lost: bool = False
+    idle: list[int] = field(default_factory=list)  # built copies free for an episode
+    busy: set[int] = field(default_factory=set)  # copies with an episode in flight
+    made: int = 0  # copies given out so far (the next new copy's key)
 
 
-class _LostWorker(Exception):  # noqa: N818 (a signal between this module's functions)
-    """The actor of an attempt was lost; the episode is played again on another one."""
+def _unwrap(exc: BaseException) -> BaseException:
+    """A task's error as the env's own exception (so records read as with the local executor)."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(exc, rx.RayTaskError) and isinstance(cause, Exception) and not isinstance(cause, _LOST):
+        return cause
+    return exc
 
 
 class _ActorCalls:
-    """`play_episode`'s `in_thread` for an actor: `fn` is one of the actor's methods, called remotely.
-
-    A task error comes back as the env's own exception (so records read as with the local executor);
-    a lost actor is noted (`lost`) and raised as it is.
-    """
+    """`play_episode`'s `in_thread` for a host: `fn` is one of `_RemoteEnv`'s methods, which call the
+    host. A task error comes back as the env's own exception; a lost actor is noted (`lost`) and raised
+    as it is."""
 
     def __init__(self) -> None:
         self.lost: BaseException | None = None
 
-    async def __call__(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+    async def __call__(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return await method.remote(*args, **kwargs)
+            return await fn(*args, **kwargs)
         except rx.RayTaskError as exc:
-            cause = getattr(exc, "cause", None)
-            if isinstance(cause, Exception) and not isinstance(cause, _LOST):
+            cause = _unwrap(exc)
+            if cause is not exc:
                 raise cause from None
             raise
         except _LOST as exc:
@@ -104,10 +171,24 @@ class _ActorCalls:
 
 
 class _RemoteEnv:
-    """The env side `play_episode` sees: its `reset` and `step` are the actor's methods."""
+    """The env side `play_episode` sees: `reset`, `step` and `task_gold` of one copy, on its host.
+    The gold comes back with `reset`, so `task_gold` after the episode costs no call."""
 
-    def __init__(self, actor: Any):
-        self.reset, self.step, self.task_gold = actor.reset, actor.step, actor.task_gold
+    def __init__(self, actor: Any, key: int):
+        self.actor, self.key = actor, key
+        self.golds: dict[str, Any] = {}
+
+    async def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+        result, gold = await self.actor.reset.remote(self.key, seed, options)
+        if options and "task_id" in options:
+            self.golds[options["task_id"]] = gold
+        return result
+
+    async def step(self, action: Any) -> Any:
+        return await self.actor.step.remote(self.key, action)
+
+    async def task_gold(self, task_id: str) -> Any:
+        return self.golds.get(task_id)
 
 
 class RayExecutor(Executor):
@@ -117,10 +198,13 @@ class RayExecutor(Executor):
     "auto" (the running cluster on this machine), "ray://host:10001" (Ray Client), or HOST:PORT.
     When Ray is already initialised in this process, that session is used. A local Ray started here
     is shut down at the end of the run.
-    env_cpus: CPUs each env actor holds (0: placed anywhere; give 1 for envs whose tools are
-    CPU-bound, so Ray spreads them by free CPUs). retries: fresh attempts of an episode whose worker
-    was lost. actor_options: further `ray.remote` options of the env actors (runtime_env, resources).
-    init_options: further `ray.init` options, when the executor starts or joins Ray itself.
+    env_cpus: CPUs each env copy reserves (0: placed anywhere; give 1 for envs whose tools are
+    CPU-bound, so Ray spreads them by free CPUs); a host reserves its copies' CPUs.
+    copies_per_actor: env copies one actor holds (None: the run's copies spread over one actor per
+    cluster CPU, or one copy per actor when env_cpus is set). retries: fresh attempts of an episode
+    whose worker was lost. actor_options: further `ray.remote` options of the env actors
+    (runtime_env, resources). init_options: further `ray.init` options, when the executor starts or
+    joins Ray itself.
     """
 
     name = "ray"
@@ -130,29 +214,32 @@ class RayExecutor(Executor):
         address: str | None = None,
         *,
         env_cpus: float = 0.0,
+        copies_per_actor: int | None = None,
         retries: int = DEFAULT_RETRIES,
         actor_options: dict[str, Any] | None = None,
         init_options: dict[str, Any] | None = None,
     ):
+        if copies_per_actor is not None and int(copies_per_actor) < 1:
+            raise ValueError(f"copies_per_actor must be 1 or more, not {copies_per_actor!r}")
         self.address = address
         self.env_cpus = float(env_cpus)
+        self.copies_per_actor = None if copies_per_actor is None else int(copies_per_actor)
         self.retries = max(0, int(retries))
         self.actor_options = dict(actor_options or {})
         self.init_options = dict(init_options or {})
         self._own_init = False
-        self._actor_cls: Any = None
-        self._idle: dict[str, list[Any]] = {}
-        self._busy: dict[Any, str] = {}  # actor -> env label, while an episode holds it
+        self._host_cls: Any = None
+        self._hosts: dict[str, list[_Host]] = {}  # live hosts by env label
+        self._capacity: dict[str, int] = {}  # copies per host, by env label (set by `prepare`)
         self.stats: Counter[str] = Counter()
 
-    # -- cluster and actors ---------------------------------------------------------------------
+    # -- cluster and hosts ----------------------------------------------------------------------
     async def open(self, env_args: EnvArgs, in_thread: InThread) -> None:
         await super().open(env_args, in_thread)
         if not ray.is_initialized():
             # joining or starting a cluster blocks for seconds: off the event loop
             await in_thread(self._init)
-        options = {"num_cpus": self.env_cpus, "max_restarts": 0, "scheduling_strategy": "SPREAD"}
-        self._actor_cls = ray.remote(**{**options, **self.actor_options})(EnvActor)
+        self._host_cls = ray.remote(EnvHost)
 
     def _init(self) -> None:
         kw: dict[str, Any] = {"logging_level": logging.WARNING}
@@ -162,71 +249,110 @@ class RayExecutor(Executor):
         ray.init(address=address, **{**kw, **self.init_options})
         self._own_init = True
 
-    def _acquire(self, env_id: str) -> Any:
-        """An idle actor of this env label, or a new one (Ray builds it while its first call waits)."""
-        idle = self._idle.setdefault(env_id, [])
-        if idle:
-            actor = idle.pop()
+    def _copies_per_host(self, copies: int) -> int:
+        """Copies per host for a label that plays `copies` at once (see `copies_per_actor`)."""
+        if self.copies_per_actor is not None:
+            return self.copies_per_actor
+        if self.env_cpus > 0:
+            return 1
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        return math.ceil(copies / max(1, min(copies, cpus)))
+
+    def _start_host(self, env_id: str) -> _Host:
+        """A new host (Ray starts it in the background; calls made meanwhile wait for it)."""
+        capacity = self._capacity.get(env_id, self.copies_per_actor or 1)
+        options = {
+            "num_cpus": self.env_cpus * capacity,
+            "max_restarts": 0,
+            "scheduling_strategy": "SPREAD",
+            **self.actor_options,
+        }
+        host = _Host(self._host_cls.options(**options).remote(*self.env_args(env_id)), env_id, capacity)
+        self.stats["actors_started"] += 1
+        self._hosts.setdefault(env_id, []).append(host)
+
+        def up(done: Any) -> None:  # on a Ray thread: only sets a flag
+            host.ready = done.exception() is None
+
+        host.actor.pid.remote().future().add_done_callback(up)
+        return host
+
+    def _acquire(self, env_id: str) -> tuple[_Host, int]:
+        """A copy for one episode: on the least busy host that is up and not full, else on one still
+        starting, else on a new host; an idle copy there, or a new one (built by its first reset)."""
+        free = [h for h in self._hosts.get(env_id, []) if len(h.busy) < h.capacity]
+        host = min(free, key=lambda h: (not h.ready, len(h.busy))) if free else self._start_host(env_id)
+        if host.idle:
+            key = host.idle.pop()
         else:
-            self.stats["actors_started"] += 1
-            actor = self._actor_cls.remote(*self.env_args(env_id))
-        self._busy[actor] = env_id
-        return actor
+            key, host.made = host.made, host.made + 1
+            self.stats["env_copies_started"] += 1
+        host.busy.add(key)
+        return host, key
 
-    def _release(self, actor: Any) -> None:
-        env_id = self._busy.pop(actor)
-        self._idle.setdefault(env_id, []).append(actor)
+    def _release(self, host: _Host, key: int, *, broken: bool) -> None:
+        host.busy.discard(key)
+        if host.lost:
+            return
+        if broken:  # its env raised or was interrupted mid-call: not reused
+            with contextlib.suppress(Exception):
+                host.actor.drop.remote(key)
+        else:
+            host.idle.append(key)
 
-    def _drop(self, actor: Any) -> None:
-        """Forget an actor (lost, or its env broke) and end its process."""
-        self._busy.pop(actor, None)
+    def _lose(self, host: _Host) -> None:
+        """Forget a host that was lost (its copies' episodes start again elsewhere) and end it."""
+        if host.lost:
+            return
+        host.lost = True
+        self.stats["workers_lost"] += 1
+        with contextlib.suppress(ValueError):
+            self._hosts[host.env_id].remove(host)
         with contextlib.suppress(Exception):
-            ray.kill(actor, no_restart=True)
+            ray.kill(host.actor, no_restart=True)
 
     def busy_actors(self) -> list[Any]:
         """Actors with an episode in flight (tests kill one to play a lost worker)."""
-        return list(self._busy)
+        return [h.actor for hosts in self._hosts.values() for h in hosts if h.busy]
 
     # -- Executor -------------------------------------------------------------------------------
     async def prepare(self, copies: dict[str, int]) -> None:
-        """Start the actors the run will use, all at once, and wait until their envs are built: the
-        start-up (a Python process and an env each) is paid before the first episode, not inside it."""
-        started = []
+        """Start the hosts the run will use, all at once, without waiting for them: episodes begin on
+        the hosts that are up while the others start."""
         for env_id, n in copies.items():
-            idle = self._idle.setdefault(env_id, [])
-            for _ in range(n - len(idle)):
-                self.stats["actors_started"] += 1
-                started.append((env_id, self._actor_cls.remote(*self.env_args(env_id))))
-        ready = await asyncio.gather(*(a.pid.remote() for _, a in started), return_exceptions=True)
-        for (env_id, actor), pid in zip(started, ready, strict=True):
-            if isinstance(pid, BaseException):
-                log.warning("an env actor of %s did not start: %s", env_id, pid)
-                self._drop(actor)
-            else:
-                self._idle[env_id].append(actor)
+            capacity = self._capacity[env_id] = self._copies_per_host(n)
+            hosts = self._hosts.setdefault(env_id, [])
+            for host in hosts:
+                host.capacity = max(capacity, len(host.busy) + len(host.idle))
+            for _ in range(math.ceil(n / capacity) - len(hosts)):
+                self._start_host(env_id)
 
     async def describe(self, env_id: str) -> EnvDescription:
         # called before any episode, so the first copy is built alone (it may generate or cache data
         # that later copies reuse)
-        actor = self._acquire(env_id)
+        host, key = self._acquire(env_id)
         try:
-            desc = await actor.describe.remote()
-        except BaseException:
-            self._drop(actor)
+            desc = await host.actor.describe.remote(key)
+        except BaseException as exc:
+            self._lose(host)
+            cause = _unwrap(exc)
+            if cause is not exc:
+                raise cause from None
             raise
-        self._release(actor)
+        host.ready = True
+        self._release(host, key, broken=False)
         return desc
 
     async def play(
         self, env_id: str, policy: Policy, *, seed: int, options: dict[str, Any], max_steps: int
     ) -> EpisodeOutcome:
         for attempt in range(self.retries + 1):
-            actor = self._acquire(env_id)
+            host, key = self._acquire(env_id)
             calls = _ActorCalls()
             out = None
             try:
                 out = await play_episode(
-                    _RemoteEnv(actor),
+                    _RemoteEnv(host.actor, key),
                     policy,
                     seed=seed,
                     options=options,
@@ -234,13 +360,11 @@ class RayExecutor(Executor):
                     in_thread=calls,
                 )
             finally:
-                if out is None or out.env_broken:
-                    self._drop(actor)  # interrupted, lost, or its env raised: not reused
-                else:
-                    self._release(actor)
+                if calls.lost is not None:
+                    self._lose(host)
+                self._release(host, key, broken=out is None or out.env_broken)
             if calls.lost is None:
                 return out
-            self.stats["workers_lost"] += 1
             if attempt < self.retries:
                 self.stats["episodes_retried"] += 1
                 log.warning(
@@ -250,18 +374,17 @@ class RayExecutor(Executor):
         return out  # its error says the worker was lost, every time
 
     async def close(self) -> None:
-        actors = [a for idle in self._idle.values() for a in idle] + list(self._busy)
-        self._idle.clear()
-        self._busy.clear()
-        if actors:
-            # let each env close its tools' processes, then end the actors
+        hosts = [h for hosts in self._hosts.values() for h in hosts]
+        self._hosts.clear()
+        if hosts:
+            # let each env close its tools' processes, then end the hosts
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(
-                    asyncio.gather(*(a.close.remote() for a in actors), return_exceptions=True), 10
+                    asyncio.gather(*(h.actor.close.remote() for h in hosts), return_exceptions=True), 10
                 )
-            for a in actors:
+            for h in hosts:
                 with contextlib.suppress(Exception):
-                    ray.kill(a, no_restart=True)
+                    ray.kill(h.actor, no_restart=True)
         if self._own_init:
             self._own_init = False
             await self.in_thread(ray.shutdown)
@@ -271,6 +394,8 @@ class RayExecutor(Executor):
             "name": self.name,
             "address": self.address,
             "env_cpus": self.env_cpus,
+            "copies_per_actor": self.copies_per_actor,  # None: automatic
+            "copies_per_actor_used": dict(self._capacity),
             "retries": self.retries,
             **dict(self.stats),
         }
