@@ -358,8 +358,8 @@ def _add_executor_arguments(p: argparse.ArgumentParser) -> None:
         "--executor",
         choices=("local", "ray"),
         default="local",
-        help="local: env copies in this process (default); ray: one Ray actor per env copy, placed by "
-        'Ray (needs pip install "seer-env[ray]"; docs/scaling.md)',
+        help="local: env copies in this process (default); ray: env copies in Ray actors placed by Ray "
+        '(needs pip install "seer-env[ray]"; docs/scaling.md)',
     )
     g.add_argument(
         "--ray-address",
@@ -371,7 +371,14 @@ def _add_executor_arguments(p: argparse.ArgumentParser) -> None:
         "--ray-env-cpus",
         type=float,
         default=0.0,
-        help="CPUs each env actor reserves (default 0; 1 spreads CPU-heavy envs by free CPUs)",
+        help="CPUs each env copy reserves (default 0; 1 gives each copy an actor of its own and spreads "
+        "CPU-heavy envs by free CPUs)",
+    )
+    g.add_argument(
+        "--ray-copies-per-actor",
+        type=int,
+        default=None,
+        help="env copies one Ray actor holds (default: a run's copies spread over one actor per cluster CPU)",
     )
 
 
@@ -379,7 +386,11 @@ def executor_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The executor options of the run parser (none for the local executor)."""
     if getattr(args, "executor", "local") != "ray":
         return {}
-    return {"address": args.ray_address, "env_cpus": args.ray_env_cpus}
+    return {
+        "address": args.ray_address,
+        "env_cpus": args.ray_env_cpus,
+        "copies_per_actor": args.ray_copies_per_actor,
+    }
 
 
 def _add_llm_arguments(p: argparse.ArgumentParser) -> None:
