@@ -29,8 +29,8 @@ import contextlib
 import logging
 import math
 import os
+import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,12 @@ from seer_env.policy import Policy
 log = logging.getLogger(__name__)
 
 DEFAULT_RETRIES = 3  # fresh attempts of an episode whose worker was lost
+# calls a host runs at once beyond one per copy: `pid`, `describe`, `drop`, `close`, and a call still
+# running on a copy that was dropped
+_SPARE_CALLS = 4
+# copies the first host of a label may hold: it is started (to describe the env) before the run says
+# how many copies it plays at once, and its threads are fixed when it starts
+_FIRST_HOST_COPIES = 32
 
 # what a call raises when the actor's process, its node or the object it returned is gone
 _LOST = tuple(
@@ -64,51 +70,47 @@ _LOST = tuple(
 class EnvHost:
     """A Ray actor holding copies of one env, keyed by number, each used by one episode at a time.
 
-    An async actor: its event loop takes every call at once and runs the env's blocking `reset` and
-    `step` in threads (made as calls need them), so the copies' tool calls overlap, and the number of
-    copies a host holds is the runner's choice, not fixed when the actor starts.
+    A threaded actor: Ray runs up to its `max_concurrency` calls at once, each in a thread of its own,
+    so the copies' tool calls overlap (cheaper per call than an async actor handing each call on to a
+    thread pool).
     """
 
     def __init__(self, gym_id: str, kwargs: dict[str, Any]):
         self.gym_id, self.kwargs = gym_id, kwargs
         self.envs: dict[int, Any] = {}
-        self.threads = ThreadPoolExecutor(max_workers=512, thread_name_prefix="seer-env-host")
-
-    async def _in_thread(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.threads, fn, *args)
 
     def _env(self, key: int) -> Any:
         env = self.envs.get(key)
-        if env is None:
+        if env is None:  # one episode per key at a time: no other thread builds this one
             env = self.envs[key] = make_env(self.gym_id, self.kwargs)
         return env
 
-    async def describe(self, key: int) -> EnvDescription:
-        return describe_env(await self._in_thread(self._env, key))
+    def describe(self, key: int) -> EnvDescription:
+        return describe_env(self._env(key))
 
-    async def reset(self, key: int, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+    def reset(self, key: int, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
         """The env's `reset`, and the task's gold with it (one call less per episode for the runner)."""
+        env = self._env(key)
+        result = env.reset(seed=seed, options=options)
+        return result, self._gold(env, (options or {}).get("task_id"))
 
-        def reset() -> tuple[Any, Any]:
-            env = self._env(key)
-            result = env.reset(seed=seed, options=options)
-            return result, self._gold(env, (options or {}).get("task_id"))
+    def step(self, key: int, action: Any) -> Any:
+        return self.envs[key].step(action)
 
-        return await self._in_thread(reset)
-
-    async def step(self, key: int, action: Any) -> Any:
-        return await self._in_thread(lambda: self.envs[key].step(action))
-
-    async def drop(self, key: int) -> None:
-        """Forget a copy whose env raised or was interrupted mid-call; it is closed in the background
-        (a call may still be running on it)."""
+    def drop(self, key: int) -> None:
+        """Forget a copy whose env raised or was interrupted mid-call; it is closed in a thread of its
+        own (a call may still be running on it)."""
         env = self.envs.pop(key, None)
         if env is not None:
-            self.threads.submit(env.close)
+            threading.Thread(target=env.close, daemon=True, name="seer-env-drop").start()
 
-    async def close(self) -> None:
+    def close(self) -> None:
         envs, self.envs = list(self.envs.values()), {}
-        await asyncio.gather(*(self._in_thread(env.close) for env in envs), return_exceptions=True)
+        for env in envs:
+            try:
+                env.close()
+            except Exception as exc:  # the others still close
+                log.debug("closing an env copy failed: %s", exc)
 
     @staticmethod
     def _gold(env: Any, task_id: str | None) -> Any:
@@ -133,7 +135,8 @@ class _Host:
 
     actor: Any
     env_id: str
-    capacity: int  # copies it may hold
+    capacity: int  # copies it may hold now
+    limit: int  # most copies its threads allow (fixed when it starts)
     ready: bool = False  # the actor has answered once
     lost: bool = False
     idle: list[int] = field(default_factory=list)  # built copies free for an episode
@@ -260,14 +263,20 @@ class RayExecutor(Executor):
 
     def _start_host(self, env_id: str) -> _Host:
         """A new host (Ray starts it in the background; calls made meanwhile wait for it)."""
-        capacity = self._capacity.get(env_id, self.copies_per_actor or 1)
+        if env_id in self._capacity:
+            capacity = limit = self._capacity[env_id]
+        else:  # before `prepare`: one copy (to describe the env), room for more
+            capacity = 1
+            limit = self.copies_per_actor or (1 if self.env_cpus > 0 else _FIRST_HOST_COPIES)
         options = {
-            "num_cpus": self.env_cpus * capacity,
+            "num_cpus": self.env_cpus * limit,
+            "max_concurrency": limit + _SPARE_CALLS,
             "max_restarts": 0,
             "scheduling_strategy": "SPREAD",
             **self.actor_options,
         }
-        host = _Host(self._host_cls.options(**options).remote(*self.env_args(env_id)), env_id, capacity)
+        actor = self._host_cls.options(**options).remote(*self.env_args(env_id))
+        host = _Host(actor, env_id, capacity, limit)
         self.stats["actors_started"] += 1
         self._hosts.setdefault(env_id, []).append(host)
 
@@ -323,8 +332,8 @@ class RayExecutor(Executor):
             capacity = self._capacity[env_id] = self._copies_per_host(n)
             hosts = self._hosts.setdefault(env_id, [])
             for host in hosts:
-                host.capacity = max(capacity, len(host.busy) + len(host.idle))
-            for _ in range(math.ceil(n / capacity) - len(hosts)):
+                host.capacity = max(min(capacity, host.limit), len(host.busy) + len(host.idle))
+            for _ in range(math.ceil(max(0, n - sum(h.capacity for h in hosts)) / capacity)):
                 self._start_host(env_id)
 
     async def describe(self, env_id: str) -> EnvDescription:
