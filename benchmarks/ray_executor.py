@@ -7,10 +7,11 @@ executor and then the Ray executor on the same tasks, on one local Ray started o
 `--ray-cpus` CPUs). Per run:
 
 - ep/min over the whole run, and "steady": between the 10th and the 90th percentile of finishing
-  times (it leaves out the start, where the Ray executor starts one actor per env copy, and the last,
-  partly empty wave);
-- start: seconds until the first episode starts (the Ray executor starts its actors, one per env copy,
-  all at once before it); "running": ep/min from the first episode's start to the last one's end;
+  times (it leaves out the start, where the Ray executor starts its actors, and the last, partly
+  empty wave);
+- start: seconds until the first episode starts (the Ray executor waits for its first actor, which
+  builds the env's first copy; the others start meanwhile); "running": ep/min from the first
+  episode's start to the last one's end;
 - CPU: cores used by this process and every process it started (Ray's servers and workers; sampled
   from /proc) and CPU ms per episode over the whole run; while episodes run: cores ("run cores"),
   and CPU ms per episode of this process (the driver: event loop, policies, and for the local

@@ -8,7 +8,7 @@ policy is always the runner's instance, in the runner's event loop; only the env
 
 - `LocalExecutor` (`--executor local`, the default): env instances in this process, kept between
   episodes, their `reset`/`step` in the runner's worker threads.
-- `seer_env.ray_executor.RayExecutor` (`--executor ray`): one Ray actor per env copy, placed by Ray;
+- `seer_env.ray_executor.RayExecutor` (`--executor ray`): env copies in Ray actors placed by Ray;
   it needs the `ray` extra and is imported only when chosen (docs/scaling.md).
 """
 
