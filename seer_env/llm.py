@@ -54,6 +54,11 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 _PRICED: dict[str, tuple[float, float] | None] = {}
 _PRICED_LOCK = threading.Lock()
 
+# "auto": self-hosted OpenAI-compatible endpoints through `seer_env.lean_transport` (same model strings,
+# exceptions and usage as litellm, a fraction of its CPU per call), everything else through litellm;
+# "litellm": every call through litellm.acompletion
+TRANSPORTS = ("auto", "litellm")
+
 RETRYABLE_KINDS = frozenset({"rate_limit", "server_error", "timeout", "connection", "empty"})
 # kinds no retry can fix: the request, the key or the model is wrong
 FATAL_KINDS = frozenset({"auth", "bad_request", "context_window", "not_found"})
@@ -158,6 +163,7 @@ def usage_scope() -> Iterator[Usage]:
 
 def preload() -> None:
     """Import litellm now (it takes seconds), so the first call does not stall an event loop."""
+    import aiohttp  # noqa: F401  (the lean transport's HTTP client)
     import litellm
 
     litellm.suppress_debug_info = True
@@ -380,6 +386,10 @@ class LLMClient:
     timeout multiplied by `timeout_growth`; they count within `max_retries`. With `api_base` and no
     key anywhere, a placeholder key is sent (local OpenAI-compatible servers want none, but the
     OpenAI client refuses to send a request without one).
+    `transport`: "auto" (the default, or $SEER_ENV_LLM_TRANSPORT) sends calls to a self-hosted
+    OpenAI-compatible endpoint through `seer_env.lean_transport` (litellm's model strings, exceptions
+    and usage, a tenth of its CPU per call) and every other call through litellm; "litellm" sends
+    every call through `litellm.acompletion`.
     """
 
     def __init__(
@@ -400,7 +410,11 @@ class LLMClient:
         price: tuple[float, float] | None = None,
         timeout_retries: int = 1,
         timeout_growth: float = 2.0,
+        transport: str | None = None,
     ):
+        transport = transport or os.environ.get("SEER_ENV_LLM_TRANSPORT") or "auto"
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {TRANSPORTS}, got {transport!r}")
         if price is not None:
             price = (float(price[0]), float(price[1]))
             if min(price) < 0:
@@ -428,6 +442,9 @@ class LLMClient:
         self.price = price
         self._priced = False
         self._key_checked = False
+        self.transport = transport
+        self._lean: Any = None  # a LeanTransport once known to apply
+        self._lean_checked = transport == "litellm"
 
     # -- accounting ---------------------------------------------------------------------------
     @property
@@ -558,30 +575,47 @@ class LLMClient:
             log.info("%s at %s: no %s set; sending a placeholder key", self.model, self.api_base, missing[0])
             self.api_key = "no-key"
 
+    def _lean_transport(self, payload: dict[str, Any]) -> Any:
+        """The lean transport when it applies to this client and request, else None (litellm)."""
+        if not self._lean_checked:
+            from seer_env.lean_transport import LeanTransport
+
+            self._lean = LeanTransport.for_model(self.model, self.api_base, self.api_key, payload)
+            self._lean_checked = True
+        lean = self._lean
+        if lean is None or not lean.accepts(payload["messages"], payload.get("tools")):
+            return None
+        return lean
+
     async def _call_once(self, payload: dict[str, Any], timeout: float | None = None) -> Any:
         import litellm  # slow import, first call only
 
         litellm.suppress_debug_info = True  # no "Give Feedback" banners on every error
+        self._ensure_key(litellm)  # before the transport is chosen: the lean one wants a key too
+        lean = self._lean_transport(payload)  # before pricing: it asks whether litellm knows the model
         self._ensure_priced(litellm)
-        self._ensure_key(litellm)
         timeout = self.timeout if timeout is None else timeout
 
-        kwargs = dict(payload)
-        if self.api_base:
-            kwargs["api_base"] = self.api_base
-        if self.api_key:
-            kwargs["api_key"] = self.api_key
-        # our retry loop is the only one: none in litellm, none in the OpenAI SDK under it
-        kwargs.update(timeout=timeout, num_retries=0, max_retries=0)
-        if kwargs.get("tools"):
-            # litellm checks tools for MCP gateway entries by importing the optional `mcp` package,
-            # which fails without it; our tools are plain functions, so skip that check
-            kwargs["_skip_mcp_handler"] = True
+        if lean is not None:
+            call = lean.acompletion(payload, timeout)
+        else:
+            kwargs = dict(payload)
+            if self.api_base:
+                kwargs["api_base"] = self.api_base
+            if self.api_key:
+                kwargs["api_key"] = self.api_key
+            # our retry loop is the only one: none in litellm, none in the OpenAI SDK under it
+            kwargs.update(timeout=timeout, num_retries=0, max_retries=0)
+            if kwargs.get("tools"):
+                # litellm checks tools for MCP gateway entries by importing the optional `mcp` package,
+                # which fails without it; our tools are plain functions, so skip that check
+                kwargs["_skip_mcp_handler"] = True
+            call = litellm.acompletion(**kwargs)
         # a hard cap too, in case a provider ignores the timeout
         if hasattr(asyncio, "timeout"):  # Python 3.11+: no extra task per call, unlike wait_for
             async with asyncio.timeout(timeout + 5.0):
-                return await litellm.acompletion(**kwargs)
-        return await asyncio.wait_for(litellm.acompletion(**kwargs), timeout=timeout + 5.0)
+                return await call
+        return await asyncio.wait_for(call, timeout=timeout + 5.0)
 
     def _to_response(self, raw: Any) -> LLMResponse:
         choices = _get(raw, "choices") or []
@@ -712,6 +746,13 @@ class LLMClient:
         running event loop). Every sync call of the process runs on one loop (`_SyncLoop`)."""
         return run_sync(self.acomplete(messages, tools, stop=stop, max_tokens=max_tokens))
 
+    @property
+    def transport_in_use(self) -> str:
+        """ "lean" or "litellm" once the first call has settled it; the setting before that."""
+        if not self._lean_checked:
+            return self.transport
+        return "lean" if self._lean is not None else "litellm"
+
     def describe(self) -> dict[str, Any]:
         """The settings that shape answers, for run manifests."""
         return {
@@ -725,5 +766,6 @@ class LLMClient:
             "timeout_growth": self.timeout_growth,
             "extra": self.extra,
             "price": self.price,
+            "transport": self.transport_in_use,
             "cache": str(self.cache.dir) if self.cache else None,
         }

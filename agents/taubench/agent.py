@@ -292,6 +292,8 @@ class SeerTauAgent(_AgentBase):
         cost = float((resp.usage or {}).get("cost") or 0.0)
         message: dict[str, Any] | None = None
         raw = resp.raw
+        if hasattr(raw, "model_response"):  # the lean transport's reply: litellm's object on demand
+            raw = raw.model_response()
         try:
             if raw is not None:
                 message = raw.choices[0].message.model_dump()
