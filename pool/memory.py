@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import json
@@ -76,6 +77,15 @@ class _LRU:
                 self._d.popitem(last=False)
 
 
+def _settle(fut: asyncio.Future, ok: bool, value: Any) -> None:
+    if fut.done():  # the waiting task was cancelled; the add went through all the same
+        return
+    if ok:
+        fut.set_result(value)
+    else:
+        fut.set_exception(value)
+
+
 class ExperienceMemory:
     """An experience pool with SEER recall. See the module docstring and `seer_env.pool.scoring`.
 
@@ -129,6 +139,10 @@ class ExperienceMemory:
         # are kept: most recalls return the same few, and reading them back cost a query each time
         self._exp_cache = _LRU(CACHE_SIZE)  # id -> Experience
         self._executor = ThreadPoolExecutor(max(1, executor_workers), thread_name_prefix="seer-pool")
+        # `aadd` calls waiting to be written: (add keyword arguments, trajectory, future, its loop)
+        self._pending_adds: list[tuple[tuple, Trajectory, asyncio.Future, asyncio.AbstractEventLoop]] = []
+        self._pending_lock = threading.Lock()
+        self._draining = False
         self._threads = threads
 
         stored_name = self.store.get_meta("embedder")
@@ -347,8 +361,56 @@ class ExperienceMemory:
         return self.add_many([trajectory], split=split, source=source, run_id=run_id, namespace=namespace)[0]
 
     async def aadd(self, trajectory: Trajectory, **kwargs) -> bool:
+        """`add` off the event loop. Adds that arrive while earlier ones are being written are written
+        together, in arrival order, in one transaction (`add_many`): at hundreds of episodes a second,
+        one commit per episode would cost more CPU than the episodes."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(self.add, trajectory, **kwargs))
+        fut = loop.create_future()
+        with self._pending_lock:
+            self._pending_adds.append((tuple(sorted(kwargs.items())), trajectory, fut, loop))
+            start, self._draining = not self._draining, True
+        if start:
+            try:
+                self._executor.submit(self._drain_adds)
+            except RuntimeError:  # the memory was closed
+                with self._pending_lock:
+                    self._pending_adds.clear()
+                    self._draining = False
+                raise
+        return await fut
+
+    def _drain_adds(self) -> None:
+        """Write the waiting `aadd`s, a run of equal arguments at a time, until none is left."""
+        while True:
+            with self._pending_lock:
+                batch, self._pending_adds = self._pending_adds, []
+                if not batch:
+                    self._draining = False
+                    return
+            i = 0
+            while i < len(batch):
+                j = i + 1
+                while j < len(batch) and batch[j][0] == batch[i][0]:
+                    j += 1
+                run = batch[i:j]
+                try:
+                    outcomes: list[tuple[bool, Any]] = [
+                        (True, ok) for ok in self.add_many([t for _, t, _, _ in run], **dict(run[0][0]))
+                    ]
+                except Exception as exc:
+                    if len(run) == 1:
+                        outcomes = [(False, exc)]
+                    else:  # one at a time, so that each add gets its own outcome
+                        outcomes = []
+                        for key, traj, _, _ in run:
+                            try:
+                                outcomes.append((True, self.add(traj, **dict(key))))
+                            except Exception as one:
+                                outcomes.append((False, one))
+                for (_, _, fut, loop), outcome in zip(run, outcomes, strict=True):
+                    with contextlib.suppress(RuntimeError):  # its loop has closed: nobody waits
+                        loop.call_soon_threadsafe(_settle, fut, *outcome)
+                i = j
 
     def add_many(
         self,
