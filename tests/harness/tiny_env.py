@@ -93,13 +93,25 @@ def make_tasks(n: int = 60) -> list[dict[str, Any]]:
     return tasks
 
 
+_SHARED_TASKS: dict[int, list[dict[str, Any]]] = {}
+
+
+def shared_tasks(n: int) -> list[dict[str, Any]]:
+    """`make_tasks(n)` built once per process: env instances only read their tasks (a runner builds one
+    instance per concurrent episode)."""
+    tasks = _SHARED_TASKS.get(n)
+    if tasks is None:
+        tasks = _SHARED_TASKS[n] = make_tasks(n)
+    return tasks
+
+
 class TinyToolEnv(gym.Env):
     metadata = {"render_modes": []}
 
     def __init__(
         self, n_tasks: int = 60, max_steps: int = 8, slow: float = 0.0, fail_task: str | None = None
     ):
-        self.tasks = make_tasks(n_tasks)
+        self.tasks = shared_tasks(n_tasks)
         self.by_id = {t["id"]: t for t in self.tasks}
         self.task_ids = [t["id"] for t in self.tasks]
         self.env_info = {"pool_namespace": "toolqa", "intent_labels": list(INTENTS)}
