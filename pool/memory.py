@@ -230,14 +230,29 @@ class ExperienceMemory:
         got = self._emb_cache.get_many(texts)
         uniq = [t for t in dict.fromkeys(texts) if t not in got]
         if uniq:
-            vecs = normalise(self.embedder.encode(uniq))
-            if vecs.shape != (len(uniq), self.dim):
-                raise EmbedderMismatchError(
-                    f"embedder returned shape {vecs.shape}, expected ({len(uniq)}, {self.dim})"
-                )
-            new = dict(zip(uniq, vecs, strict=True))
-            self._emb_cache.put_many(new)
-            got.update(new)
+            self._keep(uniq, self.embedder.encode(uniq), got)
+        return self._stacked(texts, got)
+
+    async def aembed(self, texts: list[str]) -> np.ndarray:
+        """`embed` for async callers, through the embedder's `aencode` (texts seen before come from the cache)."""
+        got = self._emb_cache.get_many(texts)
+        uniq = [t for t in dict.fromkeys(texts) if t not in got]
+        if uniq:
+            self._keep(uniq, await self.embedder.aencode(uniq), got)
+        return self._stacked(texts, got)
+
+    def _keep(self, texts: list[str], vecs: np.ndarray, got: dict[str, np.ndarray]) -> None:
+        """Check and cache freshly embedded texts (into `got` too)."""
+        vecs = normalise(vecs)
+        if vecs.shape != (len(texts), self.dim):
+            raise EmbedderMismatchError(
+                f"embedder returned shape {vecs.shape}, expected ({len(texts)}, {self.dim})"
+            )
+        new = dict(zip(texts, vecs, strict=True))
+        self._emb_cache.put_many(new)
+        got.update(new)
+
+    def _stacked(self, texts: list[str], got: dict[str, np.ndarray]) -> np.ndarray:
         out = [got[t] for t in texts]
         return np.stack(out) if out else np.zeros((0, self.dim), dtype=np.float32)
 
@@ -252,27 +267,26 @@ class ExperienceMemory:
         k: int | None = None,
         namespace: str | None = None,
         tools: Sequence[str] | None = None,
+        vector: np.ndarray | None = None,
     ) -> list[Recalled]:
         """The top-k experiences by SEER's score (best first; ties: more recent first).
 
         `steps` are the episode's steps so far; the tools used so far are their action names unless
-        `tools` is given.
+        `tools` is given. `vector`: the embedding of the recall text (`recall_text`), when the caller
+        has it already.
         """
-        if strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {strategy!r}; one of {STRATEGIES}")
         k = self.k if k is None else int(k)
         ns = namespace or self.namespace
         steps = list(steps)
         tools_so_far = list(tools) if tools is not None else [s.action.name for s in steps]
-        use_goal = strategy == "goal" or (strategy == "hybrid" and not steps)
-        text = query if use_goal else render_steps(steps)
+        text = self.recall_text(query, steps, strategy)
         if k <= 0:
             self._log(query, intent, strategy, ns, tools_so_far, k, [])
             return []
-        qv = self.embed([text])[0]
+        qv = self.embed([text])[0] if vector is None else vector
         with self._lock:
             self._maybe_sync()
-            idx = self._qidx if use_goal else self._tidx
+            idx = self._qidx if self._goal(strategy, steps) else self._tidx
             hits = idx.search(
                 qv,
                 namespace=ns,
@@ -291,6 +305,16 @@ class ExperienceMemory:
         self._log(query, intent, strategy, ns, tools_so_far, k, out)
         return out
 
+    @staticmethod
+    def _goal(strategy: str, steps: Sequence[Step]) -> bool:
+        if strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {strategy!r}; one of {STRATEGIES}")
+        return strategy == "goal" or (strategy == "hybrid" and not steps)
+
+    def recall_text(self, query: str, steps: Sequence[Step] = (), strategy: str = "process") -> str:
+        """The text a recall embeds: the question (goal; hybrid before the first step) or the steps so far."""
+        return query if self._goal(strategy, steps) else render_steps(list(steps))
+
     def _experiences(self, ids: list[int]) -> dict[int, Experience]:
         """Experiences by id, from the cache or the store (callers must not mutate them)."""
         out = self._exp_cache.get_many(ids)
@@ -302,7 +326,18 @@ class ExperienceMemory:
         return out
 
     async def arecall(self, query: str, **kwargs) -> list[Recalled]:
+        """`recall` off the event loop. With an embedder that embeds asynchronously (`aencode`: a
+        model's batcher), the text is embedded first, batched with the other episodes' recalls, and
+        only the search runs in the pool's thread."""
         loop = asyncio.get_running_loop()
+        aencode = getattr(self.embedder, "aencode", None)
+        if (
+            aencode is not None
+            and kwargs.get("vector") is None
+            and (kwargs.get("k") is None or kwargs["k"] > 0)
+        ):
+            text = self.recall_text(query, kwargs.get("steps", ()), kwargs.get("strategy", "process"))
+            kwargs["vector"] = (await self.aembed([text]))[0]
         return await loop.run_in_executor(self._executor, functools.partial(self.recall, query, **kwargs))
 
     def _log(self, query, intent, strategy, ns, tools, k, out: list[Recalled]) -> None:

