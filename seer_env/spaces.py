@@ -12,6 +12,9 @@ from gymnasium import spaces
 from seer_env.actions import ActionParseError, as_tool_map, parse_action
 from seer_env.types import ToolCall, ToolSpec
 
+DEFAULT_SHARED_TEXT_BYTES = 1 << 20  # one observation's UTF-8 bytes in a vector env's shared buffer
+_LEN = 4  # bytes of the length before each shared observation
+
 _LETTERS = np.array(list(string.ascii_lowercase + string.digits))
 
 _JSON_TYPES = {
@@ -109,10 +112,21 @@ class ToolCallSpace(spaces.Space[ToolCall]):
 
 class TextObservation(spaces.Text):
     """Any text: tool outputs carry arbitrary unicode (names with accents, emoji), so every
-    character is allowed. `sample` draws short alphanumeric strings."""
+    character is allowed. `sample` draws short alphanumeric strings.
 
-    def __init__(self, max_length: int = 1 << 22, seed: int | np.random.Generator | None = None):
+    Under `AsyncVectorEnv(shared_memory=True)` (what `gym.make_vec(..., vectorization_mode="async")`
+    builds) each worker hands its observation back through a shared buffer of `max_bytes` UTF-8
+    bytes (see `SharedTexts`); an env whose outputs are capped declares its cap here.
+    """
+
+    def __init__(
+        self,
+        max_length: int = 1 << 22,
+        seed: int | np.random.Generator | None = None,
+        max_bytes: int = DEFAULT_SHARED_TEXT_BYTES,
+    ):
         super().__init__(max_length=max_length, min_length=0, charset=string.printable, seed=seed)
+        self.max_bytes = int(max_bytes)
 
     def contains(self, x: Any) -> bool:
         return isinstance(x, str) and len(x) <= self.max_length
@@ -208,3 +222,79 @@ class AssistantMessage(spaces.Space[dict]):
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, AssistantMessage) and self.calls == other.calls
+
+
+# -- text observations through the shared memory of gymnasium's AsyncVectorEnv -------------------
+# Gymnasium's own shared memory for `Text` stores one int32 per character of `max_length` (16 MB per
+# env here), reads every slot back in a Python loop on every step, and hands back strings read once
+# at start-up, so observations never change. For `TextObservation` each env gets a slot of a 4-byte
+# length and `max_bytes` of UTF-8, and the vector env holds a live view that reads the slots on access.
+
+
+class SharedTexts(Sequence):
+    """The observations of `n` envs in a shared buffer, read (decoded) when accessed.
+
+    `AsyncVectorEnv` keeps this view and returns `copy.deepcopy` of it (a tuple of the current
+    strings) from `reset` and `step`, or the view itself with `copy=False`."""
+
+    def __init__(self, buffer: Any, n: int, max_bytes: int):
+        self._buffer, self._n, self._slot = buffer, n, _LEN + max_bytes
+
+    def _raw(self) -> memoryview:
+        obj = self._buffer.get_obj() if hasattr(self._buffer, "get_obj") else self._buffer
+        return memoryview(obj).cast("B")
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(self._n)))
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        raw = self._raw()
+        at = i * self._slot
+        size = int.from_bytes(raw[at : at + _LEN], "little")
+        return bytes(raw[at + _LEN : at + _LEN + size]).decode("utf-8", "surrogatepass")
+
+    def __deepcopy__(self, memo: dict) -> tuple[str, ...]:
+        return tuple(self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, (tuple, list, SharedTexts)) and tuple(self) == tuple(other)
+
+    def __repr__(self) -> str:
+        return f"SharedTexts({tuple(self)!r})"
+
+
+def _register_shared_memory() -> None:
+    from gymnasium.vector.utils import shared_memory as gym_shm
+
+    @gym_shm.create_shared_memory.register(TextObservation)
+    def _create(space: TextObservation, n: int = 1, ctx: Any = None) -> Any:
+        import multiprocessing as mp
+
+        return (ctx or mp).Array("B", n * (_LEN + space.max_bytes))
+
+    @gym_shm.read_from_shared_memory.register(TextObservation)
+    def _read(space: TextObservation, shared_memory: Any, n: int = 1) -> SharedTexts:
+        return SharedTexts(shared_memory, n, space.max_bytes)
+
+    @gym_shm.write_to_shared_memory.register(TextObservation)
+    def _write(space: TextObservation, index: int, value: str, shared_memory: Any) -> None:
+        data = str(value).encode("utf-8", "surrogatepass")
+        if len(data) > space.max_bytes:
+            raise ValueError(
+                f"an observation of {len(data)} bytes does not fit the vector env's shared buffer of "
+                f"{space.max_bytes} bytes: give the env's TextObservation a larger max_bytes, or build "
+                "the vector env with shared_memory=False"
+            )
+        raw = SharedTexts(shared_memory, index + 1, space.max_bytes)._raw()
+        at = index * (_LEN + space.max_bytes)
+        raw[at + _LEN : at + _LEN + len(data)] = data
+        raw[at : at + _LEN] = len(data).to_bytes(_LEN, "little")
+
+
+_register_shared_memory()

@@ -161,7 +161,9 @@ class ToolQAEnv(gym.Env):
         # answer variable
         self.env_info = _domains.env_info(profile.answer_var)
         self.action_space = ToolCallSpace(self.tool_specs)
-        self.observation_space = TextObservation()
+        # an observation is a tool result (cut at max_output_bytes, plus the cut mark), a question or a
+        # short message: room for the largest in a vector env's shared buffer
+        self.observation_space = TextObservation(max_bytes=int(max_output_bytes) + (64 << 10))
         self._toolkit = ToolQAToolkit(
             self.root,
             embedder=embedder,
