@@ -95,8 +95,11 @@ def env_setup(kind: str, n: int):
 
 
 def fresh_memory(base: Path, embedder):
+    """A new, empty pool; the embedders' text caches are emptied too, so every run starts cold."""
     from seer_env.agents.seer import open_memory
+    from seer_env.batching import clear_caches
 
+    clear_caches()
     path = Path(tempfile.mkdtemp(dir=base)) / "pool.sqlite"
     return open_memory(path, "toolqa", embedder=embedder)
 
@@ -295,13 +298,11 @@ def load_average() -> str:
 
 
 def make_embedder(kind: str):
-    from seer_env.embedding import HashEmbedder, as_embedder
+    from seer_env.embedding import HashEmbedder, ModelEmbedder
 
     if kind == "hash":
         return HashEmbedder(64)
-    if kind == "minilm-onnx":
-        return as_embedder("onnx:all-MiniLM-L6-v2")
-    return as_embedder(None)
+    return ModelEmbedder(backend="onnx" if kind == "minilm-onnx" else "torch")
 
 
 def main() -> None:
@@ -405,9 +406,11 @@ def main() -> None:
             f"{seq_cpu / wall:>10.2f}{'':>12}{'':>8}{seq_rate:>8.0f}{1.0:>9.1f}",
             flush=True,
         )
+        batcher = embedder._batcher() if hasattr(embedder, "_batcher") else None
         for c in levels:
             n = min(len(ids), max(20, per * c))
             runs = []
+            b0 = (batcher.batches, batcher.embedded) if batcher else (0, 0)
             for r in range(max(1, args.repeat)):
                 mem = fresh_memory(work, embedder)
                 out = work / f"run-c{c}-{r}"
@@ -433,6 +436,13 @@ def main() -> None:
             )
             if counts["success"] != counts["done"]:
                 print(f"  ! {counts['done'] - counts['success']} episodes failed", flush=True)
+            if batcher and batcher.batches > b0[0]:
+                calls_, texts_ = batcher.batches - b0[0], batcher.embedded - b0[1]
+                print(
+                    f"  embedder: {texts_ / len(runs):.0f} texts embedded per run, "
+                    f"{texts_ / calls_:.1f} per model call (the rest from the cache)",
+                    flush=True,
+                )
         if 32 in levels and not args.no_profile:
             profile_32(args, env_id, env_kwargs, ids, per, work, embedder, client_for)
         # recall cost measured directly (it runs in the pool's worker thread)
