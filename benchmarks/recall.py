@@ -264,9 +264,8 @@ def bench_size(n: int, args) -> dict:
     for i, g in enumerate(inv.tolist()):
         if reps_of[g] is None:
             reps_of[g] = i
-    vb_ms = []
-    for q, intent, tools in queries[:30]:
-        t = time.perf_counter()
+
+    def brute(q, intent, tools, vecs=vecs, inv=inv):
         vals = np.array(
             [
                 (len(set(tools) & set(chains[r])) / len(tools) if tools else 0) + (intents[r] == intent)
@@ -274,8 +273,29 @@ def bench_size(n: int, args) -> dict:
             ],
             dtype=np.float32,
         )
-        vectorised_brute(vecs, vals[inv], q, K)
-        vb_ms.append((time.perf_counter() - t) * 1000)
+        return vectorised_brute(vecs, vals[inv], q, K)
+
+    # ours against the brute force on the same queries, timed back to back (so that both see the same
+    # load): as asked, and with an intent that matches nothing at step 1 (nothing to prune)
+    cmp = {
+        "as asked": ([], []),
+        "step 1": ([], []),
+        "later steps": ([], []),
+        "intent matching nothing": ([], []),
+    }
+    for q, intent, tools in queries[: args.compare]:
+        for label, it, tl in (("as asked", intent, tools), ("intent matching nothing", "unknown", [])):
+            t = time.perf_counter()
+            idx.search(q, namespace="toolqa", intent=it, tools_so_far=tl, weights=w, k=K)
+            ours_t = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            brute(q, it, tl)
+            bf_t = (time.perf_counter() - t) * 1000
+            labels = [label] + (["later steps" if tl else "step 1"] if label == "as asked" else [])
+            for lab in labels:
+                cmp[lab][0].append(ours_t)
+                cmp[lab][1].append(bf_t)
+    vb_ms = cmp["as asked"][1]
     del inv
 
     # the reference approach
@@ -309,6 +329,7 @@ def bench_size(n: int, args) -> dict:
         "ours_later_p50": statistics.median(later) if later else float("nan"),
         "worst_p50": statistics.median(worst_ms) if worst_ms else float("nan"),
         "vb_p50": statistics.median(vb_ms) if vb_ms else float("nan"),
+        "vs_brute": {k: (statistics.median(a), statistics.median(b)) for k, (a, b) in cmp.items() if a and b},
         "ref_p50": statistics.median(ref_ms) if ref_ms else float("nan"),
         "ref_p99": pct(ref_ms, 99) if ref_ms else float("nan"),
         "ref_reps": len(ref_ms),
@@ -368,14 +389,24 @@ def main(argv=None) -> int:
     ap.add_argument("--queries", type=int, default=300, help="timed queries per size")
     ap.add_argument("--check", type=int, default=20, help="queries checked against exact brute force at 1M")
     ap.add_argument("--worst", type=int, default=20, help="worst-case queries (intent matches nothing)")
+    ap.add_argument(
+        "--compare",
+        type=int,
+        default=40,
+        help="queries timed back to back against the vectorised brute force",
+    )
+    ap.add_argument("--quick", action="store_true", help="1k, 10k, 100k with fewer queries")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--add", action="store_true", help="also measure add throughput with the real embedder")
     ap.add_argument("--add-n", type=int, default=400)
     args = ap.parse_args(argv)
+    if args.quick:
+        args.queries, args.compare = 100, 20
     args.ref_reps = lambda n: 50 if n <= 1000 else 30 if n <= 10_000 else 10 if n <= 100_000 else 3
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     print(
-        f"cores available: {len(os.sched_getaffinity(0))}, threads for ours: {args.threads}, k={K}, dim={DIM}"
+        f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; cores available: "
+        f"{len(os.sched_getaffinity(0))}, threads for ours: {args.threads}, k={K}, dim={DIM}"
     )
     rows = []
     for n in [int(x) for x in args.sizes.split(",") if x]:
@@ -395,8 +426,15 @@ def main(argv=None) -> int:
             f"index {r['index_mb']:.0f} MB, process RSS {r['rss_mb']:.0f} MB, build {r['build_s']:.1f} s",
             flush=True,
         )
+        vs = r["vs_brute"]
+        print(
+            "           vs vectorised brute force, same queries back to back (p50 ours / brute force ms): "
+            + ", ".join(f"{k} {a:.2f} / {b:.2f} ({b / a:.1f}x)" for k, (a, b) in vs.items())
+            + ("" if all(a <= b for a, b in vs.values()) else "  ! SLOWER somewhere"),
+            flush=True,
+        )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS {peak:.0f} MB")
+    print(f"peak RSS {peak:.0f} MB; load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.add:
         bench_add(args)
     return 0

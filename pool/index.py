@@ -9,13 +9,16 @@ has `PROMOTE` entries. Groups are visited in decreasing bonus; a group whose bes
 (`max bonus + w_sim * 1`, cosines of unit vectors are at most 1) cannot reach the current k-th score is
 skipped, with every group after it.
 
-Inside a group, candidates come from an approximate pass: a float32 product for small groups, and for
-large groups a faiss `IndexScalarQuantizer` holding the vectors as float16 (half the memory traffic of
-a flat float32 index). Every approximate cosine is within `EPS` of the exact one (float16 rounding is at
-most 2^-11 relative per component, so at most 2^-11 on a dot product of unit vectors, plus float32
-accumulation), so every entry whose approximate score is within `2 * w_sim * EPS` of the approximate
-k-th score is kept, then all candidates are re-scored exactly (float64 dot products of the stored
-float32 vectors, `scoring.exact_cosines`) and sorted by (score desc, id desc). That gives the same top-k as a brute-force scan,
+Inside a group, candidates come from an approximate pass: a float32 product for small groups (its
+cosines are within `EPS` of the exact ones), and for large groups a faiss `IndexScalarQuantizer` holding
+the vectors as 8-bit codes (a quarter of the memory traffic of a float32 scan: the pass that must read
+every vector when no group can be skipped, an intent that matches nothing at the first step, runs at
+least twice as fast as a plain float32 product over all of them). A code's error is measured when it is
+added: by Cauchy-Schwarz, |approximate cosine - exact cosine| <= ||x - decoded x|| for a unit query, so
+each group keeps the largest such error (`_Group.err`, about 0.01-0.02). Every entry whose approximate
+score could still reach the k-th best exact score (within `w_sim * (err of its group + largest err)`)
+is kept, then all candidates are re-scored exactly (float64 dot products of the stored float32 vectors,
+`scoring.exact_cosines`) and sorted by (score desc, id desc). That gives the same top-k as a brute-force scan,
 including the reference's tie-break (ties go to the more recently added entry). Approximate scores add
 the cosines to the bonus in float64, as the exact ones do: with `w_sim` 0 (or tiny next to the other
 weights) the bonus alone decides, and a float32 sum would round it and drop exact ties.
@@ -38,8 +41,10 @@ from seer_env.pool.types import RecallWeights
 
 log = logging.getLogger(__name__)
 
-EPS = 1e-3  # bound on |approximate cosine - exact cosine| for unit vectors (float16: <= 5.2e-4)
-SQ_MIN = 1024  # groups at least this large get a float16 faiss index
+EPS = 1e-3  # bound on |float32 cosine - exact cosine| for unit vectors (float32 sums: ~1e-6)
+SQ_MIN = 1024  # groups at least this large get an 8-bit faiss index
+FLAT_MAX = 8192  # a namespace up to this size is also kept as one flat matrix, scanned in one pass
+SQ_REBUILD = 0.05  # a group whose codes err more than this (vectors outside the trained range) is re-coded
 EXTRA = 16  # candidates fetched per group beyond k
 PROMOTE = 128  # a tool set with this many entries in an intent gets a group of its own
 COS_MAX = 1.0 + 1e-5  # cosines of float32 unit vectors may exceed 1 by rounding
@@ -94,7 +99,7 @@ class Hit:
 class _Group:
     """Rows of one (namespace, intent): of one tool set, or of several (`tsid` per row) when mixed."""
 
-    __slots__ = ("dim", "ids", "vecs", "tsid", "n", "sq", "mixed", "tid")
+    __slots__ = ("dim", "ids", "vecs", "tsid", "n", "sq", "err", "mixed", "tid")
 
     def __init__(self, dim: int, mixed: bool, tid: int = -1):
         self.dim = dim
@@ -103,6 +108,7 @@ class _Group:
         self.tsid = np.empty(0, dtype=np.int32)
         self.n = 0
         self.sq = None
+        self.err = EPS  # bound on |approximate cosine - exact cosine| of this group's approximate pass
         self.mixed = mixed
         self.tid = tid  # the tool set of a pure group
 
@@ -128,7 +134,9 @@ class _Group:
         if self.mixed:
             return  # mixed groups stay small enough for a float32 scan
         if self.sq is not None:
-            self.sq.add(np.ascontiguousarray(vecs, dtype=np.float32))
+            self._add_codes(np.ascontiguousarray(vecs, dtype=np.float32))
+            if self.err > SQ_REBUILD:
+                self._build_sq()
         elif self.n >= SQ_MIN:
             self._build_sq()
 
@@ -145,17 +153,36 @@ class _Group:
         return ids, vecs
 
     def _build_sq(self) -> None:
+        """8-bit codes of every row, one range for all components trained on the rows."""
         import faiss
 
-        sq = faiss.IndexScalarQuantizer(self.dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+        sq = faiss.IndexScalarQuantizer(
+            self.dim, faiss.ScalarQuantizer.QT_8bit_uniform, faiss.METRIC_INNER_PRODUCT
+        )
+        sq.train(np.ascontiguousarray(self.vecs[: min(self.n, 65536)]))
+        self.sq, self.err = sq, 0.0
         for i in range(0, self.n, 65536):
-            sq.add(np.ascontiguousarray(self.vecs[i : min(self.n, i + 65536)]))
-        self.sq = sq
+            self._add_codes(np.ascontiguousarray(self.vecs[i : min(self.n, i + 65536)]))
+
+    def _add_codes(self, vecs: np.ndarray) -> None:
+        """Add rows' codes and raise `err` to the largest ||x - decoded x|| among them (plus room for
+        float32 sums in the scan); a row outside the trained range is clipped and simply errs more."""
+        codes = self.sq.sa_encode(vecs)
+        decoded = self.sq.sa_decode(codes)
+        worst = (
+            float(np.sqrt(((vecs.astype(np.float64) - decoded) ** 2).sum(axis=1)).max()) if len(vecs) else 0.0
+        )
+        if hasattr(self.sq, "add_sa_codes"):
+            self.sq.add_sa_codes(codes)
+        else:  # older faiss: it encodes them again
+            self.sq.add(vecs)
+        self.err = max(self.err, worst * (1 + 1e-3) + 1e-5)
 
     def all_cos(self, q: np.ndarray) -> np.ndarray:
-        if self.n < 4096:
+        if self.n < 1024:
             return self.vecs[: self.n] @ q
-        # faiss's single-threaded kernel: a threaded BLAS stalls on a busy machine for one query
+        # faiss's single-threaded kernel: a threaded BLAS stalls on a busy machine for one query (a
+        # product of 2,000 rows took 8 ms on two busy cores, 0.1 ms on one thread)
         import faiss
 
         out = np.empty(self.n, dtype=np.float32)
@@ -217,6 +244,33 @@ class _Part:
         return hits / len(tools)
 
 
+class _Flat:
+    """All rows of a small namespace in insertion order, with each row's part and tool set: below
+    `FLAT_MAX` rows one float32 pass over them beats visiting the groups one by one (a plain
+    vectorised scan is then as fast as the index can be)."""
+
+    def __init__(self, dim: int):
+        self.rows = _Group(dim, mixed=True)  # ids, vecs and (here) the row's tool set in its part
+        self.part = np.empty(0, dtype=np.int32)
+        self.parts: list[_Part] = []
+        self.index: dict[int, int] = {}  # id(part) -> its position in `parts`
+        # (tools so far, intent, weights) -> (bonus, coverage, intent match) of every row; emptied on add
+        self.terms: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def append(self, part: _Part, tid: int, ids: np.ndarray, vecs: np.ndarray) -> None:
+        pi = self.index.get(id(part))
+        if pi is None:
+            pi = self.index[id(part)] = len(self.parts)
+            self.parts.append(part)
+        self.terms.clear()
+        self.rows.append(ids, vecs, np.full(len(ids), tid, dtype=np.int32))
+        if len(self.part) < self.rows.n:
+            grown = np.empty(len(self.rows.ids), dtype=np.int32)
+            grown[: len(self.part)] = self.part
+            self.part = grown
+        self.part[self.rows.n - len(ids) : self.rows.n] = pi
+
+
 class VectorIndex:
     """Embeddings of one kind (query or trajectory) with the metadata the SEER score needs."""
 
@@ -228,6 +282,7 @@ class VectorIndex:
         self.dim = int(dim)
         self._ns: dict[str, dict[str | None, _Part]] = {}
         self._vocab: dict[str, int] = {}  # tool name -> bit
+        self._flat: dict[str, _Flat | None] = {}  # namespace -> its flat rows (None: grown past FLAT_MAX)
         self._n = 0
         self.threads = max(1, int(threads))
         self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
@@ -270,6 +325,12 @@ class VectorIndex:
                     part.masks = np.append(part.masks, np.uint64(mask))
             part.bonuses.clear()
             sel = np.asarray(rows)
+            flat = self._flat.setdefault(ns, _Flat(self.dim))
+            if flat is not None:
+                if flat.rows.n + len(rows) > FLAT_MAX:
+                    self._flat[ns] = None  # large now: the groups alone (they prune)
+                else:
+                    flat.append(part, tid, ids[sel], vecs[sel])
             g = part.pure.get(tid)
             if g is not None:
                 g.append(ids[sel], vecs[sel])
@@ -315,9 +376,17 @@ class VectorIndex:
         tools_key = (frozenset(tools), len(tools))
         w = float(weights.sim)
         floor = -np.inf if min_similarity is None else float(min_similarity)
-        # approximate and exact scores differ by at most w * EPS each way, plus float64 rounding of
-        # sums of the size of the scores (a few ulps; it matters when w is tiny)
-        margin = 2 * w * EPS + 1e-12 * (w + max(weights.tool, 0.0) + max(weights.intent, 0.0) + 1.0)
+        flat = self._flat.get(namespace)
+        if flat is not None:
+            return self._flat_search(flat, q, intent, tools, tools_key, weights, k, floor, min_similarity)
+        # an approximate score differs from the exact one by at most w * (its group's err), plus float64
+        # rounding of sums of the size of the scores (a few ulps; it matters when w is tiny); the k-th
+        # best exact score is at least the k-th best approximate one less w * (the largest err)
+        ulps = 1e-12 * (w + max(weights.tool, 0.0) + max(weights.intent, 0.0) + 1.0)
+        top_err = max(
+            (g.err for p in parts.values() for g in (p.mixed, *p.pure.values()) if g.n), default=EPS
+        )
+        margin = w * top_err + ulps  # below the k-th approximate score, before a group's own err
         kk = k + EXTRA
 
         # items: (best possible bonus, group, per-tool-set bonus, coverage and intent match)
@@ -360,7 +429,7 @@ class VectorIndex:
                 tot = b + w * acos.astype(np.float64)
                 return pos, acos, tot, False, float(tot.min())
             if floor > -np.inf:
-                ok = a >= floor - EPS
+                ok = a >= floor - g.err
                 pos = np.nonzero(ok)[0]
                 a, tot = a[ok], tot[ok]
             else:
@@ -371,7 +440,7 @@ class VectorIndex:
             return pos[sel], a[sel], tot[sel], False, float(tot[sel].min())
 
         def take(item, pos, acos, tot, complete, c_last):
-            surely = acos >= floor + EPS if floor > -np.inf else slice(None)
+            surely = acos >= floor + item[1].err if floor > -np.inf else slice(None)
             for t in tot[surely].tolist():
                 if len(sure) < k:
                     heapq.heappush(sure, t)
@@ -382,7 +451,7 @@ class VectorIndex:
         i = 0
         while i < len(items):
             b = items[i][0]
-            if len(sure) >= k and b + w * COS_MAX < sure[0] - margin:
+            if len(sure) >= k and b + w * COS_MAX < sure[0] - margin - ulps:
                 break  # no entry of this or any later group can enter the top k
             # groups of the same bonus are independent: run them side by side when there are threads
             j = i
@@ -398,15 +467,16 @@ class VectorIndex:
             i = j
 
         thr = sure[0] if len(sure) >= k else -np.inf
-        lower = thr - margin
         c_ids, c_vecs, c_bon, c_cov, c_im = [], [], [], [], []
         for item, pos, _acos, tot, complete, c_last in found:
             b, g, bons, covs, im = item
+            lower = thr - margin - w * g.err  # the lowest approximate score that may still make the top k
             if not complete and c_last >= lower:
                 # entries below this group's approximate cut may still be candidates: rescan it whole
+                # (in float32, within EPS of exact)
                 a = g.all_cos(q)
                 full = w * a.astype(np.float64) + (bons[g.tsid[: g.n]] if g.mixed else b)
-                pos = np.nonzero((full >= lower) & (a >= floor - EPS))[0]
+                pos = np.nonzero((full >= thr - margin - w * EPS) & (a >= floor - EPS))[0]
             else:
                 pos = pos[tot >= lower]
             if len(pos) == 0:
@@ -429,3 +499,51 @@ class VectorIndex:
             ids, cos, score, covs, ims = ids[ok], cos[ok], score[ok], covs[ok], ims[ok]
         order = np.lexsort((-ids, -score))[:k]
         return [Hit(int(ids[o]), float(score[o]), float(cos[o]), float(covs[o]), bool(ims[o])) for o in order]
+
+    def _flat_search(self, flat, q, intent, tools, tools_key, weights, k, floor, min_similarity) -> list[Hit]:
+        """The top-k of a small namespace in one pass: float32 cosines of every row plus its bonus (in
+        float64), then the rows within the float32 error of the k-th best re-scored exactly."""
+        w = float(weights.sim)
+        ulps = 1e-12 * (w + max(weights.tool, 0.0) + max(weights.intent, 0.0) + 1.0)
+        rows, n = flat.rows, flat.rows.n
+        key = (tools_key, intent, weights.tool, weights.intent)
+        terms = flat.terms.get(key)
+        if terms is None:
+            bons, covs, ims = [], [], []
+            for part in flat.parts:
+                im = intent_matches(intent, part.intent)
+                c, b, _ = part.bonus_terms(tools, tools_key, self._vocab, im, weights)
+                covs.append(c)
+                bons.append(b)
+                ims.append(im)
+            offsets = np.cumsum([0] + [len(b) for b in bons[:-1]])
+            ts = offsets[flat.part[:n]] + rows.tsid[:n]  # each row's tool set among all parts'
+            terms = (
+                np.concatenate(bons)[ts],
+                np.concatenate(covs)[ts],
+                np.asarray(ims, dtype=bool)[flat.part[:n]],
+            )
+            if len(flat.terms) >= 256:
+                flat.terms.clear()
+            flat.terms[key] = terms
+        bonus, coverages, matches = terms
+        a = rows.all_cos(q)
+        tot = w * a.astype(np.float64) + bonus
+        if floor == -np.inf:
+            keep, sure = np.arange(n), tot
+        else:  # the k-th best is taken among rows that pass the floor whatever the rounding
+            keep, sure = np.nonzero(a >= floor - EPS)[0], tot[a >= floor + EPS]
+        if len(sure) >= k and len(keep) > k:
+            kth = float(np.partition(sure, len(sure) - k)[len(sure) - k])
+            keep = keep[tot[keep] >= kth - 2 * w * EPS - ulps]
+        if len(keep) == 0:
+            return []
+        cos = exact_cosines(rows.vecs[keep], q)
+        score = w * cos + bonus[keep]
+        ids = rows.ids[keep]
+        if min_similarity is not None:
+            ok = cos >= float(min_similarity)
+            keep, cos, score, ids = keep[ok], cos[ok], score[ok], ids[ok]
+        order = np.lexsort((-ids, -score))[:k]
+        cov, im = coverages[keep], matches[keep]
+        return [Hit(int(ids[o]), float(score[o]), float(cos[o]), float(cov[o]), bool(im[o])) for o in order]

@@ -103,8 +103,9 @@ def test_equivalence_random_pool(pool2000, strategy, weights, floor):
         mem.weights, mem.min_similarity = RecallWeights(), None
 
 
-def test_equivalence_float16_groups_and_ties(monkeypatch):
-    """Large groups go through the float16 faiss pass; clustered vectors and duplicates make near and exact ties."""
+def test_equivalence_quantized_groups_and_ties(monkeypatch):
+    """Large groups go through the 8-bit faiss pass; clustered vectors and duplicates make near and exact ties."""
+    monkeypatch.setattr(index_mod, "FLAT_MAX", 0)  # the groups, not one flat pass
     monkeypatch.setattr(index_mod, "SQ_MIN", 64)
     monkeypatch.setattr(index_mod, "EXTRA", 1)  # forces the rescan of groups cut too early
     rng = np.random.default_rng(3)
@@ -146,6 +147,7 @@ def test_equivalence_while_the_index_grows(monkeypatch):
     """Searches between adds: the per-part bonuses kept between searches follow new tool sets, tool sets
     promoted out of the mixed group and the mixed group's changing members."""
     monkeypatch.setattr(index_mod, "PROMOTE", 6)
+    monkeypatch.setattr(index_mod, "FLAT_MAX", 240)  # the flat pass first, the groups past 240 rows
     rng = np.random.default_rng(11)
     n, d = 480, 32
     x = normalise(rng.standard_normal((n, d)))
