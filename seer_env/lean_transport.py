@@ -18,9 +18,9 @@ keeps what a caller gets from litellm:
 
 `LeanTransport.for_model` says whether a model qualifies: an `openai/` model litellm has no entry
 for (a self-hosted model behind an OpenAI-compatible route; litellm gates parameters of the models it
-knows) with an `api_base` and a key, or any `hosted_vllm/` model; only parameters litellm passes
-through unchanged. `accepts(messages, tools)` checks each request (plain text messages, function
-tools); anything else goes through litellm.
+knows) with an `api_base` and a key, or any `hosted_vllm/` model. `accepts(payload)` checks each
+request (parameters litellm passes through unchanged, plain text messages, function tools); anything
+else goes through litellm.
 """
 
 from __future__ import annotations
@@ -146,11 +146,9 @@ class LeanTransport:
 
     # -- eligibility -----------------------------------------------------------------------------
     @classmethod
-    def for_model(
-        cls, model: str, api_base: str | None, api_key: str | None, params: dict[str, Any]
-    ) -> LeanTransport | None:
-        """A transport for this model, or None where litellm does more than forward the request."""
-        if not api_base or not set(params) <= PLAIN_PARAMS:
+    def for_model(cls, model: str, api_base: str | None, api_key: str | None) -> LeanTransport | None:
+        """A transport for this model, or None where litellm does more than forward its requests."""
+        if not api_base:
             return None
         import litellm
 
@@ -175,9 +173,12 @@ class LeanTransport:
         return cls(model, provider, name, api_base, key)
 
     @staticmethod
-    def accepts(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> bool:
-        """Whether litellm would forward this request as is: text messages, function tools."""
-        for m in messages:
+    def accepts(payload: dict[str, Any]) -> bool:
+        """Whether litellm would forward this request as is: parameters it passes through, text
+        messages, function tools."""
+        if not set(payload) <= PLAIN_PARAMS:
+            return False
+        for m in payload.get("messages") or ():
             if (
                 not isinstance(m, dict)
                 or m.get("role") not in _ROLES
@@ -186,7 +187,7 @@ class LeanTransport:
                 return False
             if set(m) - {"role", "content", "name"}:
                 return False
-        for t in tools or ():
+        for t in payload.get("tools") or ():
             if (
                 not isinstance(t, dict)
                 or t.get("type") != "function"

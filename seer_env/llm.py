@@ -580,10 +580,10 @@ class LLMClient:
         if not self._lean_checked:
             from seer_env.lean_transport import LeanTransport
 
-            self._lean = LeanTransport.for_model(self.model, self.api_base, self.api_key, payload)
+            self._lean = LeanTransport.for_model(self.model, self.api_base, self.api_key)
             self._lean_checked = True
         lean = self._lean
-        if lean is None or not lean.accepts(payload["messages"], payload.get("tools")):
+        if lean is None or not lean.accepts(payload):
             return None
         return lean
 

@@ -8,7 +8,7 @@ ONNX backend's rows equal torch's, within the stated float tolerance.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
+import os
 import threading
 import time
 
@@ -112,19 +112,21 @@ def test_a_failing_model_fails_every_waiting_caller_and_recovers():
     assert b.encode(["a"]).shape == (1, 4)
 
 
-def _child_encode(b: MicroBatcher, q) -> None:
-    q.put(b.encode(["after the fork"]).shape)
-
-
 def test_a_forked_child_gets_a_worker_of_its_own():
     b = MicroBatcher(CountingModel())
     b.encode(["before the fork"])  # the parent's worker thread exists
-    ctx = multiprocessing.get_context("fork")
-    q = ctx.Queue()
-    p = ctx.Process(target=_child_encode, args=(b, q))
-    p.start()
-    p.join(30)
-    assert p.exitcode == 0 and q.get(timeout=5) == (1, 16)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's worker thread is gone; a new one must serve it
+        try:
+            os.write(write, str(b.encode(["after the fork"]).shape).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as f:
+        got = f.read()
+    assert os.waitpid(pid, 0)[1] == 0
+    assert got == "(1, 16)"
 
 
 # -- the real model ---------------------------------------------------------------------------------

@@ -6,9 +6,11 @@ temporary folder, and stops it at the end: no service outlives the test.
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -76,24 +78,41 @@ def test_service_rows_equal_local_rows_and_it_restarts_after_a_stop(service_dir)
     assert len(svc.running_service_pids()) == 1
 
 
-def _worker(i, texts, q) -> None:
-    emb = ModelEmbedder()  # service="auto": a multiprocessing worker uses the shared service
-    q.put((i, multiprocessing.parent_process() is not None, emb.encode(texts)))
+WORKER = """
+import json, sys
+from seer_env.embedding import ModelEmbedder
+rows = ModelEmbedder().encode(json.loads(sys.argv[1]))
+print(json.dumps(rows.tolist()))
+"""
 
 
 def test_worker_processes_share_one_service(service_dir):
-    ctx = multiprocessing.get_context("spawn")  # fresh interpreters: nothing inherited from this one
-    q = ctx.Queue()
+    """Three processes at once (as a vector env's workers) get their rows from one service."""
+    env = {**os.environ, "SEER_ENV_EMBED_SERVICE": "1"}  # what "auto" means in a multiprocessing worker
     texts = {i: [TEXTS[i], f"worker {i}"] for i in range(3)}
-    procs = [ctx.Process(target=_worker, args=(i, texts[i], q)) for i in range(3)]
-    for p in procs:
-        p.start()
-    results = [q.get(timeout=300) for _ in procs]
-    for p in procs:
-        p.join(30)
-        assert p.exitcode == 0
-    assert all(child for _, child, _ in results)
+    procs = {
+        i: subprocess.Popen(
+            [sys.executable, "-c", WORKER, json.dumps(texts[i])], stdout=subprocess.PIPE, env=env, text=True
+        )
+        for i in range(3)
+    }
+    outs = {i: p.communicate(timeout=300)[0] for i, p in procs.items()}
+    assert all(p.returncode == 0 for p in procs.values())
     assert len(svc.running_service_pids()) == 1  # one model for the three workers
     local = ModelEmbedder(service=False)
-    for i, _, rows in results:
-        np.testing.assert_allclose(rows, local.encode(texts[i]), atol=1e-5)
+    for i, out in outs.items():
+        np.testing.assert_allclose(np.array(json.loads(out)), local.encode(texts[i]), atol=1e-5)
+
+
+def test_auto_means_the_service_in_multiprocessing_workers_only(monkeypatch):
+    import multiprocessing
+
+    from seer_env.embedding import _use_service
+
+    monkeypatch.delenv("SEER_ENV_EMBED_SERVICE", raising=False)
+    assert _use_service(None) is False  # this process is no multiprocessing worker
+    monkeypatch.setattr(multiprocessing, "parent_process", lambda: object())
+    assert _use_service(None) is True and _use_service("auto") is True
+    assert _use_service(False) is False and _use_service("0") is False
+    monkeypatch.setenv("SEER_ENV_EMBED_SERVICE", "0")
+    assert _use_service(None) is False

@@ -99,7 +99,7 @@ async def test_same_exceptions_as_litellm(serve, fault):
     base = srv.base_url if fault != "closed" else f"http://127.0.0.1:{free_port()}/v1"
     model = MODELS[0]
     payload = {"model": model, "messages": MSG, "temperature": 0.0, "max_tokens": 16}
-    transport = LeanTransport.for_model(model, base, "sk-test", payload)
+    transport = LeanTransport.for_model(model, base, "sk-test")
     assert transport is not None
     ours = await _raised(transport.acompletion(payload, timeout=1.0))
     theirs = await _raised(
@@ -137,20 +137,21 @@ def test_bad_request_is_final_on_both(serve, transport):
 
 def test_what_goes_through_litellm():
     base, payload = "http://127.0.0.1:9/v1", {"model": "x", "messages": MSG, "temperature": 0.0}
-    assert LeanTransport.for_model("openai/my-local-model", base, "sk", payload) is not None
+    assert LeanTransport.for_model("openai/my-local-model", base, "sk") is not None
     # a model litellm knows (its parameters are rewritten per model), no endpoint, a provider of its own
-    assert LeanTransport.for_model("openai/gpt-4o-mini", base, "sk", payload) is None
-    assert LeanTransport.for_model("openai/my-local-model", None, "sk", payload) is None
-    assert LeanTransport.for_model("anthropic/claude-3-5-haiku-20241022", base, "sk", payload) is None
-    # a parameter litellm translates
-    assert (
-        LeanTransport.for_model("openai/my-local-model", base, "sk", {**payload, "drop_params": True}) is None
+    assert LeanTransport.for_model("openai/gpt-4o-mini", base, "sk") is None
+    assert LeanTransport.for_model("openai/my-local-model", None, "sk") is None
+    assert LeanTransport.for_model("anthropic/claude-3-5-haiku-20241022", base, "sk") is None
+    # requests litellm changes: a parameter it translates, images, tool results, non-function tools
+    assert LeanTransport.accepts({**payload, "tools": TOOLS, "stop": ["\n"], "max_tokens": 5})
+    assert not LeanTransport.accepts({**payload, "drop_params": True})
+    assert not LeanTransport.accepts(
+        {**payload, "messages": [{"role": "user", "content": [{"type": "text", "text": "x"}]}]}
     )
-    # requests that are not plain text: images, tool results, non-function tools
-    assert LeanTransport.accepts(MSG, TOOLS)
-    assert not LeanTransport.accepts([{"role": "user", "content": [{"type": "text", "text": "x"}]}], None)
-    assert not LeanTransport.accepts([{"role": "tool", "content": "1", "tool_call_id": "a"}], None)
-    assert not LeanTransport.accepts(MSG, [{"type": "custom", "custom": {"name": "x"}}])
+    assert not LeanTransport.accepts(
+        {**payload, "messages": [{"role": "tool", "content": "1", "tool_call_id": "a"}]}
+    )
+    assert not LeanTransport.accepts({**payload, "tools": [{"type": "custom", "custom": {"name": "x"}}]})
 
 
 def test_an_image_request_goes_through_litellm(serve):
