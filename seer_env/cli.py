@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    notice = logging.getLogger("seer_env.embedding")  # its one line says a model is loading (seconds)
+    notice = logging.getLogger("seer_env.text_models")  # its one line says a model is loading (seconds)
     if not args.verbose and not notice.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))

@@ -285,6 +285,7 @@ class OnnxEncoder:
                 'the ONNX embedding backend needs the onnx extra: pip install "seer-env[onnx]"'
             ) from exc
         folder = export(self.name_or_path)
+        log.info("loading the embedding model %s (onnx)", model_label(self.name_or_path))
         meta = json.loads((folder / "seer_onnx.json").read_text())
         tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
         tok.enable_truncation(max_length=int(meta["max_seq_length"]))

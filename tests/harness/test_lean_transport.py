@@ -13,7 +13,7 @@ import pytest
 
 from seer_env import lean_transport
 from seer_env.lean_transport import LeanTransport
-from seer_env.llm import LLMClient, LLMError
+from seer_env.llm import LLMClient, LLMError, classify_error
 from tests.harness.fake_server import free_port
 
 MSG = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello ünïcode ✓"}]
@@ -116,6 +116,8 @@ async def test_same_exceptions_as_litellm(serve, fault):
     }[fault]
     assert type(ours) is type(theirs) is expected
     assert getattr(ours, "status_code", None) == getattr(theirs, "status_code", None)
+    # the client's retry decisions read the kind from type, status and message: the same kind on both
+    assert classify_error(ours) == classify_error(theirs)
 
 
 @pytest.mark.parametrize("transport", ["auto", "litellm"])
