@@ -62,7 +62,8 @@ def start_server(answers_file: Path, latency: float) -> tuple[subprocess.Popen, 
         "from tests.harness.scripted import ScriptedModel\n"
         f"srv = FakeOpenAIServer(ScriptedModel.from_file({str(answers_file)!r}), latency={latency!r}, record=False).start()\n"
         f"open({str(port_file)!r}, 'w').write(str(srv.port))\n"
-        "time.sleep(10**6)\n"
+        "import os; parent = os.getppid()\n"
+        "while os.getppid() == parent: time.sleep(1)  # ends with the benchmark, however it ends\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code])
     for _ in range(600):
