@@ -554,6 +554,23 @@ class Store:
                 last = res[-1].id
 
     def count(self, namespace: str | None = None) -> int:
+        if self.dialect == "sqlite":
+            # the runner records the pool size after every episode: on SQLite one statement on a pooled
+            # DBAPI connection costs ~0.02 ms of CPU, SQLAlchemy's connection and transaction ~0.25 ms
+            sql = f"SELECT count(*) FROM {experiences.name}"
+            args: tuple = ()
+            if namespace is not None:
+                sql, args = sql + " WHERE namespace = ?", (namespace,)
+            raw = self.engine.raw_connection()
+            try:
+                cur = raw.cursor()
+                try:
+                    cur.execute(sql, args)
+                    return int(cur.fetchone()[0] or 0)
+                finally:
+                    cur.close()
+            finally:
+                raw.close()  # back to the pool
         q = select(func.count()).select_from(experiences)
         if namespace is not None:
             q = q.where(experiences.c.namespace == namespace)
