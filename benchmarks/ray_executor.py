@@ -44,7 +44,7 @@ sys.path.insert(0, str(REPO))
 # Ray's servers on the loopback address only (read when `ray` is first imported, here and by its processes)
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
-from benchmarks.runner import env_setup, fresh_memory, start_server, steady_rate  # noqa: E402
+from benchmarks.runner import env_setup, fresh_memory, seer_runner, start_server, steady_rate  # noqa: E402
 
 
 class ProcessCPU:
@@ -117,20 +117,9 @@ class ProcessCPU:
 
 
 def one_run(executor, env_id, env_kwargs, ids, client, memory, concurrency, out: Path) -> dict:
-    from seer_env.agents.seer import SeerPolicy
     from seer_env.records import RESULTS_FILE, read_records
-    from seer_env.runner import PolicyEntry, Runner
 
-    entry = PolicyEntry("seer", lambda _env: SeerPolicy(client, memory), model=client.model, accumulates=True)
-    runner = Runner(
-        [env_id],
-        [entry],
-        out,
-        tasks=",".join(ids),
-        concurrency=concurrency,
-        env_kwargs={env_id: env_kwargs},
-        executor=executor,
-    )
+    runner = seer_runner(env_id, env_kwargs, ids, client, memory, concurrency, out, executor=executor)
     with ProcessCPU() as cpu:
         t0, w0 = time.time(), time.perf_counter()
         counts = asyncio.run(runner.run())

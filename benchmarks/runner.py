@@ -146,20 +146,25 @@ def reference_loop(env_id, env_kwargs, ids, client, memory) -> float:
     return time.perf_counter() - t0
 
 
-def run_runner(env_id, env_kwargs, ids, client, memory, concurrency, out: Path, profile=False):
+def seer_runner(env_id, env_kwargs, ids, client, memory, concurrency, out: Path, **options):
+    """The measured approach: seer-env's `Runner` playing SEER on `ids`; `options` go to the Runner."""
     from seer_env.agents.seer import SeerPolicy
     from seer_env.runner import PolicyEntry, Runner
 
     entry = PolicyEntry("seer", lambda _env: SeerPolicy(client, memory), model=client.model, accumulates=True)
-    runner = Runner(
+    return Runner(
         [env_id],
         [entry],
         out,
         tasks=",".join(ids),
         concurrency=concurrency,
         env_kwargs={env_id: env_kwargs},
-        fsync=True,
+        **options,
     )
+
+
+def run_runner(env_id, env_kwargs, ids, client, memory, concurrency, out: Path, profile=False):
+    runner = seer_runner(env_id, env_kwargs, ids, client, memory, concurrency, out, fsync=True)
     prof = cProfile.Profile() if profile else None
     c0, t0 = time.process_time(), time.perf_counter()
     if prof:

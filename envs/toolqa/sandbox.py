@@ -108,19 +108,10 @@ _ZYGOTE = (
     _SANDBOXED
     + r"""
 import select, shutil, signal, struct, tempfile, time
-def _read_exact(n):
-    buf = b""
-    while len(buf) < n:
-        b = os.read(0, n - len(buf))
-        if not b:
-            raise EOFError
-        buf += b
-    return buf
-def _send(obj):
-    data = json.dumps(obj).encode()
-    data = struct.pack(">I", len(data)) + data
-    while data:
-        data = data[os.write(1, data):]
+"""
+    + inspect.getsource(sandbox_kernel._read_exact)
+    + inspect.getsource(sandbox_kernel._send)
+    + r"""
 def _child(cfg, code, w, workdir):
     try:
         os.setsid()  # own process group, killed as a whole at the limit
