@@ -410,7 +410,9 @@ def test_writing_the_host_tmp_lands_in_the_private_scratch(hostile):
 def test_writing_the_interpreter_and_repository_fails(hostile):
     import os as host_os
 
-    targets = [host_os.__file__, str(Path(seer_env.__file__).resolve())]
+    # the standard library, the project, and a file of the environment's site-packages (bound again
+    # over each call's scratch when the environment lives under /tmp)
+    targets = [host_os.__file__, str(Path(seer_env.__file__).resolve()), str(Path(pytest.__file__).resolve())]
     before = [Path(t).read_bytes() for t in targets]
     code = (
         "import os, mmap\nout = []\n"
@@ -424,6 +426,28 @@ def test_writing_the_interpreter_and_repository_fails(hostile):
     obs, _ = hostile.python(code)
     assert "appended" not in obs and "mapped" not in obs
     assert [Path(t).read_bytes() for t in targets] == before
+
+
+def test_folders_bound_over_the_scratch_cannot_be_moved_removed_or_unmounted(hostile):
+    """A virtual environment under /tmp is bound back over each call's scratch: from inside, the
+    binds stay where they are, read-only, and their second view under UNDER_SCRATCH too. (The
+    folders above a bind are the call's own scratch: moving them changes only what this call sees.)"""
+    scratch = sandbox_kernel.SCRATCH + "/"
+    kept = [p for p in sandbox_kernel._bind_sources() if p.startswith(scratch)]
+    views = [f"{sandbox_kernel.UNDER_SCRATCH}/0"] if kept else []
+    code = (
+        "import ctypes, os, shutil\nout = []\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        f"for p in {kept + views!r}:\n"
+        "    for f in (lambda: os.rename(p, p + '-moved'), lambda: os.rmdir(p), lambda: shutil.rmtree(p),\n"
+        "              lambda: open(os.path.join(p, 'planted'), 'w')):\n"
+        "        try:\n            f()\n            out.append('done')\n        except OSError as e:\n"
+        "            out.append(e.errno)\n"
+        "    out.append(libc.umount2(p.encode(), 2) == 0)\n"
+        "ans = out"
+    )
+    obs, _ = hostile.python(code)
+    assert "done" not in obs and "True" not in obs
+    assert all(os.path.isdir(p) for p in kept)
 
 
 def test_links_and_device_nodes_cannot_reach_outside(hostile):
