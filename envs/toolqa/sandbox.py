@@ -29,7 +29,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
-import inspect
 import json
 import os
 import platform
@@ -45,15 +44,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from seer_env.envs.toolqa import sandbox_kernel
-
 _MARK = "\x00SEER-RESULT\x00"
 
-# The weak path's limits and hook, then the kernel path's `run_code` (run, write the marked result).
-_SANDBOXED = (
-    "import contextlib, io, json, os, resource, sys\n"
-    + inspect.getsource(sandbox_kernel.run_code)
-    + r"""
+# The weak path's limits and hook; it ends in the kernel path's `run_code` (run, write the marked
+# result), whose text `_weak_script` puts in front, with the kernel zygote's protocol functions.
+_WEAK_SANDBOXED = r"""
 def _sandboxed(cfg, code, out_fd, write=os.write):
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
@@ -90,28 +85,18 @@ def _sandboxed(cfg, code, out_fd, write=os.write):
     _install()
     run_code(cfg, code, out_fd, write)
 """
-)
 
-_CHILD = (
-    _SANDBOXED
-    + r"""
+# A weak call without a zygote: one interpreter per call
+_WEAK_CHILD_MAIN = r"""
 cfg = json.loads(sys.stdin.readline())
 code = sys.stdin.read()
 sys.stdout.flush()
 _sandboxed(cfg, code, sys.stdout.fileno())
 """
-)
 
 # Requests and replies: 4-byte big-endian length, then JSON. Reads and writes go straight to the file
 # descriptors, so a forked child inherits no buffered protocol data.
-_ZYGOTE = (
-    _SANDBOXED
-    + r"""
-import select, shutil, signal, struct, tempfile, time
-"""
-    + inspect.getsource(sandbox_kernel._read_exact)
-    + inspect.getsource(sandbox_kernel._send)
-    + r"""
+_WEAK_ZYGOTE_MAIN = r"""
 def _child(cfg, code, w, workdir):
     try:
         os.setsid()  # own process group, killed as a whole at the limit
@@ -179,7 +164,24 @@ while True:
         break
     _send(_serve(req))
 """
-)
+
+
+@functools.cache
+def _weak_script(main: str) -> str:
+    """The text a weak interpreter runs: imports, the kernel path's shared functions, then `main`
+    (made on first use: only the opt-in weak path pays for reading their source)."""
+    import inspect
+
+    from seer_env.envs.toolqa import sandbox_kernel
+
+    shared = (sandbox_kernel.run_code, sandbox_kernel._read_exact, sandbox_kernel._send)
+    return (
+        "import contextlib, io, json, os, resource, select, shutil, signal, struct, sys, tempfile, time\n"
+        + "".join(inspect.getsource(fn) for fn in shared)
+        + _WEAK_SANDBOXED
+        + main
+    )
+
 
 _ENV = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "LANG": "C.UTF-8"}
 
@@ -363,7 +365,7 @@ def _run_subprocess(cfg: dict, code: str, timeout: float) -> dict:
     workdir = tempfile.mkdtemp(prefix="seer-py-")
     os.chmod(workdir, 0o755)
     proc = subprocess.Popen(
-        [sys.executable, "-I", "-B", "-c", _CHILD],
+        [sys.executable, "-I", "-B", "-c", _weak_script(_WEAK_CHILD_MAIN)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -429,7 +431,7 @@ class _Zygote:
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
-        src = _kernel_source() if kind == "kernel" else _ZYGOTE
+        src = _kernel_source() if kind == "kernel" else _weak_script(_WEAK_ZYGOTE_MAIN)
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-B", "-c", src, *(_kernel_filters() if kind == "kernel" else ())],
             stdin=subprocess.PIPE,

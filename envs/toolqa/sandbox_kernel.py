@@ -361,17 +361,23 @@ def build_root(root: str, sources: list[str]) -> list[str]:
     for src in sorted(dict.fromkeys(real), key=len):
         if any(src == b or src.startswith(b.rstrip("/") + "/") for b in bound):
             continue  # inside a folder already bound
-        dst = root + src
-        is_dir = os.path.isdir(src)
-        os.makedirs(dst if is_dir else os.path.dirname(dst), exist_ok=True)
-        if not is_dir and not os.path.exists(dst):
-            os.close(os.open(dst, os.O_WRONLY | os.O_CREAT, 0o644))
-        mount(src, dst, None, MS_BIND)
-        device = src.startswith("/dev/")
-        flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | (0 if device else MS_NODEV)
-        mount(None, dst, None, flags | _mount_flags(dst))
+        _bind_read_only(src, root + src, device=src.startswith("/dev/"))
         bound.append(src)
     return bound
+
+
+def _bind_read_only(src: str, dst: str, device: bool = False) -> None:
+    """Bind `src` at `dst` (made as an empty folder or file first), read-only, nosuid, and nodev
+    unless it is a device node."""
+    if os.path.isdir(src):
+        os.makedirs(dst, mode=0o755, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(dst), mode=0o755, exist_ok=True)
+        if not os.path.exists(dst):
+            os.close(os.open(dst, os.O_WRONLY | os.O_CREAT, 0o644))
+    mount(src, dst, None, MS_BIND)
+    flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | (0 if device else MS_NODEV)
+    mount(None, dst, None, flags | _mount_flags(dst))
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -401,28 +407,14 @@ def keep_under_scratch(root: str, bound: list[str]) -> list[str]:
     returns those paths in the order of n, for `rebind_under_scratch`."""
     kept = [b for b in bound if _inside(b, SCRATCH)]
     for n, path in enumerate(kept):
-        dst = f"{root}{UNDER_SCRATCH}/{n}"
-        if os.path.isdir(path):
-            os.makedirs(dst, exist_ok=True)
-        else:
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
-            os.close(os.open(dst, os.O_WRONLY | os.O_CREAT, 0o644))
-        mount(root + path, dst, None, MS_BIND)
-        mount(None, dst, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | _mount_flags(dst))
+        _bind_read_only(root + path, f"{root}{UNDER_SCRATCH}/{n}")
     return kept
 
 
 def rebind_under_scratch(kept: list[str]) -> None:
     """In a call, over its fresh scratch: the kept paths back in place, read-only."""
     for n, path in enumerate(kept):
-        src = f"{UNDER_SCRATCH}/{n}"
-        if os.path.isdir(src):
-            os.makedirs(path, mode=0o755, exist_ok=True)
-        else:
-            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
-        mount(src, path, None, MS_BIND)
-        mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | _mount_flags(path))
+        _bind_read_only(f"{UNDER_SCRATCH}/{n}", path)
 
 
 def _write_id_maps(proc: int, outer_uid: int, outer_gid: int, inner: int = 0) -> None:
@@ -520,7 +512,7 @@ def isolate_from_files_and_network() -> None:
     finally:
         os.close(proc)
     mount(None, "/", None, MS_REC | MS_PRIVATE)
-    new_root = next(d for d in ("/tmp", "/mnt", "/var/tmp", "/dev") if os.path.isdir(d))
+    new_root = _step("build the root", _mount_point_for_root, [])
     mount("empty-root", new_root, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=4,mode=0555")
     os.chdir(new_root)
     _pivot_root(".", ".")
